@@ -1,0 +1,57 @@
+"""The metadata store: interfaces by aggregate, and the implementations behind them.
+
+``open_store(uri)`` is the one way in: ``sqlite:///...`` and ``postgresql://...``
+give the SQL store; the team server's REST client will plug in here for
+``http(s)://`` URIs.
+"""
+
+from __future__ import annotations
+
+from mloop.errors import InvalidArgument
+from mloop.store.entities import (
+    ArtifactEntry,
+    Experiment,
+    MetricPoint,
+    Note,
+    NoteOutcome,
+    Page,
+    Run,
+    RunStatus,
+)
+from mloop.store.interfaces import ExperimentStore, ExperimentSummary, RunQuery, RunStore, Store
+
+__all__ = [
+    "ArtifactEntry",
+    "Experiment",
+    "ExperimentStore",
+    "ExperimentSummary",
+    "MetricPoint",
+    "Note",
+    "NoteOutcome",
+    "Page",
+    "Run",
+    "RunQuery",
+    "RunStatus",
+    "RunStore",
+    "Store",
+    "open_store",
+    "upgrade_store",
+]
+
+
+def open_store(uri: str) -> Store:
+    """Open the store at ``uri``, refusing one whose schema this mloop cannot use."""
+    if uri.startswith(("sqlite:", "postgresql:", "postgres:")):
+        from mloop.store.sql import open_sql_store
+
+        return open_sql_store(uri)
+    raise InvalidArgument(f"unsupported store URI {uri!r}: use sqlite:///PATH or postgresql://...")
+
+
+def upgrade_store(uri: str) -> tuple[str | None, str]:
+    """Create or migrate the schema at ``uri``; returns (revision before, revision after)."""
+    if uri.startswith(("sqlite:", "postgresql:", "postgres:")):
+        from mloop.store.sql import upgrade_sql_store
+
+        return upgrade_sql_store(uri)
+    raise InvalidArgument(f"cannot upgrade {uri!r}: only SQL stores have a schema to upgrade")

@@ -1,0 +1,108 @@
+"""Plain value objects that cross the store seam.
+
+They carry no database or session state, so a SQL store, a REST client and the
+tracking API all exchange exactly these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self is not RunStatus.RUNNING
+
+
+class NoteOutcome(StrEnum):
+    WORKED = "worked"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    id: int
+    project_id: int
+    name: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One measurement: ``value`` may be NaN or ±inf (a diverging loss stays visible)."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int  # milliseconds since the epoch
+
+    def same_as(self, other: MetricPoint) -> bool:
+        """Equality that treats NaN as equal to NaN."""
+        both_nan = math.isnan(self.value) and math.isnan(other.value)
+        return (self.key, self.step, self.timestamp) == (other.key, other.step, other.timestamp) and (
+            both_nan or self.value == other.value
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactEntry:
+    """A logged artifact: a file (``is_dir`` False) or a folder stored as a manifest."""
+
+    path: str
+    digest: str
+    size: int
+    is_dir: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    run_id: str
+    text: str
+    outcome: NoteOutcome | None
+    user: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A run with its data: params, latest metric values and tags."""
+
+    id: str
+    experiment_id: int
+    name: str
+    status: RunStatus
+    user: str
+    start_time: int
+    end_time: int | None
+    parent_id: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results; pass ``next_token`` back to get the next one."""
+
+    items: list[T]
+    next_token: str | None

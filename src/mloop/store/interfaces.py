@@ -1,0 +1,109 @@
+"""The store seam: one small interface per aggregate.
+
+Lifecycle code talks only to these. The SQL implementation lives in
+``mloop.store.sql``; a REST client for the team server will implement the same
+Protocols, so tracking code cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from mloop.store.entities import (
+    ArtifactEntry,
+    Experiment,
+    MetricPoint,
+    Note,
+    NoteOutcome,
+    Page,
+    Run,
+    RunStatus,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentSummary:
+    experiment: Experiment
+    project: str
+    run_count: int
+    last_run_at: int | None
+
+
+class ExperimentStore(Protocol):
+    def ensure(self, name: str, project: str = "default") -> Experiment:
+        """The experiment called ``name``, created (with its project) when missing."""
+        ...
+
+    def get(self, experiment_id: int) -> Experiment: ...
+
+    def get_by_name(self, name: str, project: str = "default") -> Experiment: ...
+
+    def list(self) -> list[ExperimentSummary]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """What ``RunStore.search`` looks for; the filter language is in ``mloop.store.query``."""
+
+    experiment_ids: Sequence[int] | None = None
+    filter: str | None = None
+    order_by: Sequence[str] = ()
+    max_results: int = 100
+    page_token: str | None = None
+
+
+class RunStore(Protocol):
+    def create(
+        self,
+        experiment_id: int,
+        *,
+        name: str | None,
+        user: str,
+        start_time: int,
+        parent_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Run: ...
+
+    def get(self, run_id: str) -> Run: ...
+
+    def set_status(self, run_id: str, status: RunStatus, end_time: int | None) -> None: ...
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Add params; a key already logged with a different value is a Conflict."""
+        ...
+
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None: ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]: ...
+
+    def search(self, query: RunQuery) -> Page[Run]: ...
+
+    def record_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None: ...
+
+    def artifacts(self, run_id: str) -> list[ArtifactEntry]: ...
+
+    def add_note(
+        self, run_id: str, text: str, *, outcome: NoteOutcome | None, user: str, created_at: int
+    ) -> Note: ...
+
+    def notes(self, run_id: str) -> list[Note]: ...
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+
+class Store(Protocol):
+    """A metadata store: its aggregates, and the lifetime of its connections."""
+
+    @property
+    def experiments(self) -> ExperimentStore: ...
+
+    @property
+    def runs(self) -> RunStore: ...
+
+    def close(self) -> None: ...

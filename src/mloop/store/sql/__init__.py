@@ -1,0 +1,69 @@
+"""The SQL metadata store: SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mloop.errors import BackendUnavailable
+from mloop.store.sql import migrate
+from mloop.store.sql.engine import create_engine
+from mloop.store.sql.experiments import SqlExperimentStore
+from mloop.store.sql.runs import SqlRunStore
+
+
+class SqlStore:
+    """Owns one engine; its aggregates share it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._experiments = SqlExperimentStore(engine)
+        self._runs = SqlRunStore(engine)
+
+    @property
+    def experiments(self) -> SqlExperimentStore:
+        return self._experiments
+
+    @property
+    def runs(self) -> SqlRunStore:
+        return self._runs
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_sql_store(uri: str) -> SqlStore:
+    """Connect to ``uri`` and check that its schema is one this mloop can use."""
+    engine = create_engine(uri)
+    try:
+        with _translated(engine):
+            migrate.check_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStore(engine)
+
+
+def upgrade_sql_store(uri: str) -> tuple[str | None, str]:
+    """Create or migrate the schema at ``uri``; returns (revision before, revision after)."""
+    engine = create_engine(uri, create=True)
+    try:
+        with _translated(engine):
+            return migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+class _translated:
+    """Turn a failure to reach the database into BackendUnavailable naming it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._where = engine.url.render_as_string(hide_password=True)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, sa.exc.OperationalError):
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise BackendUnavailable(f"cannot use the database {self._where}: {reason}") from None

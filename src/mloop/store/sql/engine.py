@@ -1,0 +1,90 @@
+"""Engines for the two SQL backends, configured for many concurrent writers.
+
+SQLite runs in WAL mode with a long busy timeout, and every write transaction
+starts with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing
+when a reader tries to become a writer. PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mloop.errors import BackendUnavailable, InvalidArgument, NotFound
+
+WRITE = "mloop_write"
+_BUSY_TIMEOUT_S = 60
+
+
+def create_engine(uri: str, *, create: bool = False) -> Engine:
+    """An engine for ``uri``; a missing SQLite file is created only when ``create`` is set."""
+    if uri.startswith("sqlite:"):
+        return _sqlite_engine(uri, create=create)
+    if uri.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
+        return _postgres_engine(uri)
+    raise InvalidArgument(f"unsupported store URI {uri!r}: use sqlite:///PATH or postgresql://...")
+
+
+def writer(engine: Engine) -> Engine:
+    """A view of ``engine`` whose transactions take the write lock up front."""
+    return engine.execution_options(**{WRITE: True})
+
+
+def _sqlite_engine(uri: str, *, create: bool) -> Engine:
+    path = uri.removeprefix("sqlite:///")
+    if path and path != ":memory:":
+        file = Path(path)
+        if not create and not file.exists():
+            raise NotFound(
+                f"no mloop database at {file}: run `mloop init` in the project folder, "
+                f"or `mloop db upgrade --uri {uri}` to create it"
+            )
+        if not file.parent.is_dir():
+            raise NotFound(f"cannot create {file}: folder {file.parent} does not exist")
+    engine = sa.create_engine(
+        f"sqlite+pysqlite:///{path}",
+        connect_args={"timeout": _BUSY_TIMEOUT_S, "isolation_level": None, "check_same_thread": False},
+    )
+    sa.event.listen(engine, "connect", _sqlite_on_connect)
+    sa.event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.DatabaseError as exc:
+        cursor.close()
+        raise _not_a_database(exc) from None
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA case_sensitive_like=ON")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: sa.Connection) -> None:
+    immediate = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _not_a_database(exc: sqlite3.DatabaseError) -> Exception:
+    from mloop.errors import NotAnMloopDatabase
+
+    return NotAnMloopDatabase(f"the store file is not an mloop database ({exc})")
+
+
+def _postgres_engine(uri: str) -> Engine:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise BackendUnavailable(
+            "PostgreSQL support is not installed: pip install 'mloop[postgres]'"
+        ) from None
+    scheme, rest = uri.split("://", 1)
+    return sa.create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)

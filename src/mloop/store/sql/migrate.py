@@ -1,0 +1,74 @@
+"""Schema version checks and upgrades (Alembic, run explicitly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mloop.errors import NotAnMloopDatabase, SchemaMismatch
+from mloop.store.sql.schema import KNOWN_REVISIONS, SCHEMA_HEAD, VERSION_TABLE
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database; None for an empty database."""
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        if VERSION_TABLE not in names:
+            if names:
+                shown = ", ".join(sorted(names)[:5])
+                raise NotAnMloopDatabase(
+                    f"{_where(engine)} is not an mloop database (it holds other tables: {shown})"
+                )
+            return None
+        row = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).first()
+    return None if row is None else str(row[0])
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database whose schema this client cannot use, saying what to do."""
+    revision = current_revision(engine)
+    if revision == SCHEMA_HEAD:
+        return
+    if revision is None:
+        raise SchemaMismatch(
+            f"{_where(engine)} has no mloop schema yet: run `mloop db upgrade` "
+            "(or `mloop init` for a new workspace)"
+        )
+    _refuse_unknown(engine, revision)
+    raise SchemaMismatch(
+        f"{_where(engine)} has schema revision {revision}; this mloop needs {SCHEMA_HEAD}: "
+        "run `mloop db upgrade`"
+    )
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+    from alembic.config import Config
+
+    before = current_revision(engine)
+    if before is not None:
+        _refuse_unknown(engine, before)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    return before, SCHEMA_HEAD
+
+
+def _refuse_unknown(engine: Engine, revision: str) -> None:
+    if revision not in KNOWN_REVISIONS:
+        raise SchemaMismatch(
+            f"{_where(engine)} has schema revision {revision}, written by a newer mloop "
+            f"than this one (which knows up to {SCHEMA_HEAD}): upgrade mloop "
+            "(pip install -U mloop)"
+        )
+
+
+def _where(engine: Engine) -> str:
+    return f"the database {engine.url.render_as_string(hide_password=True)}"

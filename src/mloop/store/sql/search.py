@@ -1,0 +1,168 @@
+"""Compiling run-search filters (``mloop.store.query``) into SQL.
+
+Each comparison on a param, metric or tag becomes an ``EXISTS`` on the primary
+key index of its table, so a filter over tens of thousands of runs stays an
+index walk. A comparison only matches runs that have the key; NaN metric values
+never match (they are stored as NULL).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+
+import sqlalchemy as sa
+
+from mloop.errors import InvalidArgument
+from mloop.store.entities import Page, Run
+from mloop.store.interfaces import RunQuery
+from mloop.store.query import And, Compare, Expr, Field, Or, OrderKey, parse_filter, parse_order_by
+from mloop.store.sql.rows import load_runs
+from mloop.store.sql.schema import latest_metrics, params, runs, tags
+
+MAX_RESULTS = 50_000
+_ATTRIBUTES: dict[str, sa.Column[object]] = {
+    "run_id": runs.c.id,
+    "name": runs.c.name,
+    "status": runs.c.status,
+    "user": runs.c.user_name,
+    "start_time": runs.c.start_time,
+    "end_time": runs.c.end_time,
+    "experiment_id": runs.c.experiment_id,
+    "parent_id": runs.c.parent_id,
+}
+_CHILDREN = {"params": params, "metrics": latest_metrics, "tags": tags}
+
+
+def search(conn: sa.Connection, query: RunQuery) -> Page[Run]:
+    if not 1 <= query.max_results <= MAX_RESULTS:
+        raise InvalidArgument(f"max_results must be between 1 and {MAX_RESULTS}")
+    offset = _decode_token(query.page_token)
+    postgres = conn.dialect.name == "postgresql"
+    stmt = sa.select(runs)
+    if query.experiment_ids is not None:
+        stmt = stmt.where(runs.c.experiment_id.in_(list(query.experiment_ids)))
+    expr = parse_filter(query.filter)
+    if expr is not None:
+        stmt = stmt.where(_condition(expr, postgres))
+    order = [c for key in parse_order_by(query.order_by) for c in _ordering(key, postgres)]
+    stmt = stmt.order_by(*order, runs.c.start_time.desc(), runs.c.id)
+    found = load_runs(conn, stmt.limit(query.max_results + 1).offset(offset))
+    if len(found) > query.max_results:
+        return Page(found[: query.max_results], _encode_token(offset + query.max_results))
+    return Page(found, None)
+
+
+def _condition(expr: Expr, postgres: bool) -> sa.ColumnElement[bool]:
+    if isinstance(expr, And):
+        return sa.and_(*(_condition(e, postgres) for e in expr.items))
+    if isinstance(expr, Or):
+        return sa.or_(*(_condition(e, postgres) for e in expr.items))
+    return _compare(expr, postgres)
+
+
+def _compare(cmp: Compare, postgres: bool) -> sa.ColumnElement[bool]:
+    field = cmp.field
+    if field.kind == "attributes":
+        column = _ATTRIBUTES[field.key]
+        value = _experiment_ids(cmp.value) if field.key == "experiment_id" else cmp.value
+        return _apply(column, cmp.op, value, postgres)
+    table = _CHILDREN[field.kind]
+    numeric = field.kind == "params" and _is_numeric(cmp.value)
+    column = table.c.num if numeric else table.c.value
+    return sa.exists().where(
+        table.c.run_id == runs.c.id,
+        table.c.key == field.key,
+        _apply(column, cmp.op, cmp.value, postgres),
+    )
+
+
+def _apply(
+    column: sa.ColumnElement[object],
+    op: str,
+    value: object,
+    postgres: bool,
+) -> sa.ColumnElement[bool]:
+    if op in ("IN", "NOT IN"):
+        values = list(value) if isinstance(value, tuple) else [value]
+        return column.in_(values) if op == "IN" else column.not_in(values)
+    if isinstance(value, str) and postgres and op in ("<", "<=", ">", ">="):
+        column = column.collate("C")  # byte order, as SQLite compares
+    match op:
+        case "=":
+            return column == value
+        case "!=":
+            return column != value
+        case "<":
+            return column < value
+        case "<=":
+            return column <= value
+        case ">":
+            return column > value
+        case ">=":
+            return column >= value
+        case "LIKE":
+            return column.like(value)
+        case "ILIKE":
+            return column.ilike(value)
+    raise InvalidArgument(f"unsupported operator {op!r}")
+
+
+def _ordering(key: OrderKey, postgres: bool) -> list[sa.ColumnElement[object]]:
+    field = key.field
+    if field.kind == "attributes":
+        columns: list[sa.ColumnElement[object]] = [_ATTRIBUTES[field.key]]
+    else:
+        table = _CHILDREN[field.kind]
+        names = ["num", "value"] if field.kind == "params" else ["value"]
+        columns = [_lookup(table, name, field) for name in names]
+    ordered = []
+    for column in columns:
+        if postgres and isinstance(column.type, sa.String | sa.Text):
+            column = column.collate("C")
+        ordered.append((column.desc() if key.descending else column.asc()).nulls_last())
+    return ordered
+
+
+def _lookup(table: sa.Table, column: str, field: Field) -> sa.ColumnElement[object]:
+    return (
+        sa.select(table.c[column])
+        .where(table.c.run_id == runs.c.id, table.c.key == field.key)
+        .scalar_subquery()
+    )
+
+
+def _is_numeric(value: object) -> bool:
+    if isinstance(value, tuple):
+        return bool(value) and all(isinstance(v, float) for v in value)
+    return isinstance(value, float)
+
+
+def _experiment_ids(value: object) -> object:
+    def one(v: object) -> int:
+        try:
+            return int(str(v))
+        except ValueError:
+            raise InvalidArgument(f"attributes.experiment_id must be an integer, got {v!r}") from None
+
+    return tuple(one(v) for v in value) if isinstance(value, tuple) else one(value)
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged")
+    return offset
+
+

@@ -1,0 +1,77 @@
+"""Checks every store implementation applies before anything is written.
+
+A batch with one bad element is refused whole, so nothing half-written is left.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+from mloop.errors import InvalidArgument
+from mloop.store.entities import MetricPoint
+
+KEY_LENGTH = 250
+VALUE_LENGTH = 8000
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def key(kind: str, name: object) -> str:
+    """A param, metric or tag key: a non-empty string of printable characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"{kind} key must be a non-empty string, got {name!r}")
+    if len(name) > KEY_LENGTH:
+        raise InvalidArgument(f"{kind} key {name[:40]!r}... is longer than {KEY_LENGTH} characters")
+    if _CONTROL.search(name):
+        raise InvalidArgument(f"{kind} key {name!r} contains control characters")
+    return name
+
+
+def text_values(kind: str, values: Mapping[str, str]) -> None:
+    for name, value in values.items():
+        key(kind, name)
+        if not isinstance(value, str):
+            raise InvalidArgument(f"{kind} {name!r} must be a string, got {type(value).__name__}")
+        if len(value) > VALUE_LENGTH:
+            raise InvalidArgument(
+                f"{kind} {name!r} is {len(value)} characters long; the limit is {VALUE_LENGTH} "
+                "(log long text as an artifact instead)"
+            )
+
+
+def points(batch: Sequence[MetricPoint]) -> None:
+    """Every point has a real-number value (NaN and ±inf allowed), an int step and time."""
+    seen: set[str] = set()
+    for point in batch:
+        if point.key not in seen:
+            key("metric", point.key)
+            seen.add(point.key)
+        value = point.value
+        if type(value) is not float and (
+            isinstance(value, bool | str) or not isinstance(value, float | int)
+        ):
+            raise InvalidArgument(
+                f"metric {point.key!r} must be a number, got {type(value).__name__} {value!r}"
+            )
+        if type(point.step) is not int or type(point.timestamp) is not int:
+            raise InvalidArgument(
+                f"metric {point.key!r}: step and timestamp must be integers, "
+                f"got {point.step!r} and {point.timestamp!r}"
+            )
+
+
+def run_id(value: object) -> str:
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
+        raise InvalidArgument(f"{value!r} is not a run id (32 hexadecimal characters)")
+    return value
+
+
+def as_number(text: str) -> float | None:
+    """The numeric reading of a param value, used for numeric filters; None if not a number."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number

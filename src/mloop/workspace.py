@@ -1,0 +1,51 @@
+"""The workspace: a project folder holding ``.mloop/``, found like git finds ``.git``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mloop.errors import AlreadyExists, InvalidArgument
+
+DIRNAME = ".mloop"
+DATABASE = "mloop.db"
+BLOBS = "blobs"
+CONFIG = "config.toml"
+
+_CONFIG_TEMPLATE = """\
+# mloop workspace settings. Precedence: command-line flag > environment > this file > default.
+# uri = "postgresql://user@host/db"   # metadata store (default: sqlite .mloop/mloop.db)
+# blobs = "s3://bucket/prefix"        # blob store (default: .mloop/blobs)
+# experiment = "Default"              # experiment used when a run names none
+"""
+
+_GITIGNORE = "mloop.db\nmloop.db-*\nblobs/\ntmp/\n"
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that contains ``.mloop/``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / DIRNAME).is_dir():
+            return folder
+    return None
+
+
+def create_workspace(folder: Path) -> Path:
+    """Create ``folder/.mloop`` with its blob folder and a commented settings file."""
+    if not folder.is_dir():
+        raise InvalidArgument(f"cannot create a workspace in {folder}: it is not a folder")
+    home = folder / DIRNAME
+    if (home / CONFIG).exists():
+        raise AlreadyExists(f"{folder} is already an mloop workspace ({home})")
+    (home / BLOBS).mkdir(parents=True, exist_ok=True)
+    (home / CONFIG).write_text(_CONFIG_TEMPLATE, encoding="utf-8")
+    (home / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
+    return home
+
+
+def database_uri(workspace: Path) -> str:
+    return f"sqlite:///{workspace / DIRNAME / DATABASE}"
+
+
+def blobs_root(workspace: Path) -> Path:
+    return workspace / DIRNAME / BLOBS
