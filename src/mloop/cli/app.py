@@ -1,0 +1,91 @@
+"""The ``mloop`` command: global options, sub-commands, and one error policy.
+
+Any :class:`~mloop.errors.MloopError` ends the command with a one-line reason on
+stderr and the exit code from :data:`mloop.errors.EXIT_CODES`; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from mloop import __version__
+from mloop.cli import artifacts, experiments, runs, workspace
+from mloop.cli.state import State
+from mloop.errors import MloopError, exit_code
+
+
+class _Group(TyperGroup):
+    """Translates mloop errors raised by any sub-command into a message and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MloopError as error:
+            obj = ctx.obj
+            if isinstance(obj, State) and obj.debug:
+                raise
+            Console(stderr=True, highlight=False).print(f"[red]error:[/red] {error}", markup=True)
+            raise SystemExit(exit_code(error)) from None
+        finally:
+            if isinstance(ctx.obj, State):
+                ctx.obj.close()
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="mloop",
+    help=(
+        "mloop: track experiments, version data, register, serve and monitor models, "
+        "and retrain them, in one tool.\n\n"
+        "Start with `mloop init` in a project folder, then run your training script "
+        "with `mloop.start_run()`; `mloop runs list` shows what happened."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mloop {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    uri: Annotated[
+        str | None,
+        typer.Option("--uri", envvar="MLOOP_URI", help="Metadata store: sqlite:///PATH or postgresql://..."),
+    ] = None,
+    blobs: Annotated[
+        str | None,
+        typer.Option("--blobs", envvar="MLOOP_BLOBS", help="Blob store: a folder or s3://bucket/prefix."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    ctx.obj = State(uri=uri, blobs=blobs, debug=debug, console=Console())
+
+
+app.command("init")(workspace.init)
+app.command("gc")(workspace.gc)
+app.add_typer(runs.app, name="runs")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(workspace.db_app, name="db")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``mloop`` console script."""
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="mloop")

@@ -1,0 +1,93 @@
+"""Detailed views of runs: one run in full, and several side by side."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from mloop.cli import render
+from mloop.cli.state import State
+from mloop.errors import InvalidArgument
+from mloop.store.entities import Run
+
+_SOURCE = "mloop."
+
+
+def show_run(st: State, ref: str, *, as_json: bool) -> None:
+    client = st.client()
+    run = client.get_run(ref)
+    artifacts = client.list_artifacts(run.id)
+    notes = client.list_notes(run.id)
+    if as_json:
+        render.print_json(st.console, {"run": run, "artifacts": artifacts, "notes": notes})
+        return
+    out = st.console
+    out.print(f"[bold]{run.name}[/bold]  [dim]{run.id}[/dim]")
+    out.print(
+        f"status [{render.status_style(run.status)}]{run.status}[/]   user {run.user}   "
+        f"started {render.when(run.start_time)}   duration {render.duration(run)}"
+    )
+    if run.parent_id:
+        out.print(f"parent {run.parent_id}")
+    _pairs(st, "Params", run.params)
+    _pairs(st, "Metrics (latest)", {k: render.number(v) for k, v in run.metrics.items()})
+    _pairs(st, "Tags", {k: v for k, v in run.tags.items() if not k.startswith(_SOURCE)})
+    _pairs(st, "Source and environment", {
+        k.removeprefix(_SOURCE): v for k, v in run.tags.items() if k.startswith(_SOURCE)
+    })
+    if artifacts:
+        table = Table("artifact", "size", "digest", title="Artifacts", title_justify="left", box=None)
+        for a in artifacts:
+            table.add_row(a.path + ("/" if a.is_dir else ""), f"{a.size:,}", a.digest[:12])
+        out.print(table)
+    if notes:
+        out.print("[bold]Notes[/bold]")
+        for n in notes:
+            outcome = f" [{n.outcome.value}]" if n.outcome else ""
+            out.print(f"  {render.when(n.created_at)} {n.user}{outcome}: {n.text}")
+
+
+def _pairs(st: State, title: str, values: dict[str, str]) -> None:
+    if not values:
+        return
+    table = Table(box=None, show_header=False, title=title, title_justify="left", title_style="bold")
+    table.add_column(style="cyan")
+    table.add_column(overflow="fold")
+    for key in sorted(values):
+        table.add_row(key, values[key])
+    st.console.print(table)
+
+
+def compare_runs(st: State, refs: list[str], *, as_json: bool) -> None:
+    if len(refs) < 2:
+        raise InvalidArgument("give at least two runs to compare")
+    client = st.client()
+    runs = [client.get_run(ref) for ref in refs]
+    rows = _comparison(runs)
+    if as_json:
+        render.print_json(st.console, {
+            "runs": [r.id for r in runs],
+            "rows": [{"key": k, "values": v, "differs": d} for k, v, d in rows],
+        })
+        return
+    table = Table("", *(f"{r.name}\n[dim]{r.id[:8]}[/dim]" for r in runs), box=None, header_style="bold")
+    for key, values, differs in rows:
+        style = "bold yellow" if differs else None
+        marker = " ≠" if differs else ""
+        table.add_row(key + marker, *values, style=style)
+    st.console.print(table)
+
+
+def _comparison(runs: list[Run]) -> list[tuple[str, list[str], bool]]:
+    rows: list[tuple[str, list[str], bool]] = []
+    for kind in ("params", "metrics"):
+        keys = sorted({k for r in runs for k in getattr(r, kind)})
+        for key in keys:
+            values = [_value(getattr(r, kind).get(key)) for r in runs]
+            rows.append((f"{kind}.{key}", values, len(set(values)) > 1))
+    return rows
+
+
+def _value(value: str | float | None) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else render.number(value)

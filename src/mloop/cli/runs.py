@@ -1,0 +1,148 @@
+"""``mloop runs``: list, show, compare and annotate runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mloop.cli import render
+from mloop.cli.state import state
+from mloop.store.entities import NoteOutcome, Run
+
+app = typer.Typer(help="List, inspect, compare and annotate runs.", no_args_is_help=True)
+
+_DEFAULT_KEYS = 5
+
+
+@app.command("list")
+def list_runs(
+    ctx: typer.Context,
+    filter: Annotated[
+        str | None, typer.Option("--filter", "-f", help="e.g. \"params.lr = '0.1' AND metrics.acc > 0.9\"")
+    ] = None,
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.acc DESC' (repeatable)")
+    ] = None,
+    experiment: Annotated[
+        list[str] | None, typer.Option("--experiment", "-e", help="Only these experiments (repeatable).")
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option("--columns", "-c", help="Comma-separated, e.g. 'name,params.lr,metrics.acc'.")
+    ] = None,
+    max_results: Annotated[int, typer.Option("--max", "-n", help="At most this many runs.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List runs, newest first.
+
+    Filters combine params.KEY, metrics.KEY (latest value), tags.KEY and
+    attributes.status|name|user|start_time|end_time|run_id with = != < <= > >=
+    LIKE ILIKE IN, AND, OR and parentheses.
+
+    Example: mloop runs list -f "metrics.acc > 0.9 OR params.model = 'rf'" -o "metrics.acc DESC"
+    """
+    st = state(ctx)
+    page = st.client().search_runs(
+        filter, experiments=experiment, order_by=order_by or (), max_results=max_results
+    )
+    if as_json:
+        render.print_json(st.console, page.items)
+        return
+    if not page.items:
+        st.console.print("No runs match." if filter else "No runs yet: start one with mloop.start_run().")
+        return
+    wanted = columns.split(",") if columns else _default_columns(page.items)
+    table = Table(box=None, header_style="bold")
+    for column in wanted:
+        table.add_column(column.strip(), overflow="fold")
+    for run in page.items:
+        table.add_row(*(_cell(run, column.strip()) for column in wanted))
+    st.console.print(table)
+    if page.next_token:
+        st.console.print(f"[dim]showing the first {max_results}; raise --max to see more[/dim]")
+
+
+def _default_columns(runs: list[Run]) -> list[str]:
+    metric_keys = sorted({k for r in runs for k in r.metrics})[:_DEFAULT_KEYS]
+    param_keys = sorted({k for r in runs for k in r.params})[:_DEFAULT_KEYS]
+    return [
+        "id", "name", "status", "start_time", "duration",
+        *(f"metrics.{k}" for k in metric_keys), *(f"params.{k}" for k in param_keys),
+    ]
+
+
+def _cell(run: Run, column: str) -> str:
+    kind, _, key = column.partition(".")
+    if kind in ("metrics", "metric") and key:
+        value = run.metrics.get(key)
+        return "" if value is None else render.number(value)
+    if kind in ("params", "param") and key:
+        return run.params.get(key, "")
+    if kind in ("tags", "tag") and key:
+        return run.tags.get(key, "")
+    attribute = key if kind in ("attributes", "attr") else column
+    match attribute:
+        case "id" | "run_id":
+            return run.id[:8]
+        case "status":
+            return f"[{render.status_style(run.status)}]{run.status}[/]"
+        case "start_time" | "started":
+            return render.when(run.start_time)
+        case "end_time":
+            return render.when(run.end_time)
+        case "duration":
+            return render.duration(run)
+        case "name" | "user" | "parent_id" | "experiment_id":
+            return str(getattr(run, attribute) or "")
+    return ""
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix (4+ characters).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a run: status, params, latest metrics, tags, source, artifacts and notes.
+
+    Example: mloop runs show 3fa2c1
+    """
+    from mloop.cli.run_view import show_run
+
+    show_run(state(ctx), run_id, as_json=as_json)
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids (or prefixes).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Compare runs side by side: params and final metrics, differences highlighted.
+
+    Example: mloop runs compare 3fa2c1 9b07de
+    """
+    from mloop.cli.run_view import compare_runs
+
+    compare_runs(state(ctx), run_ids, as_json=as_json)
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix.")],
+    text: Annotated[str, typer.Argument(help="What was tried, what was learned.")],
+    outcome: Annotated[
+        NoteOutcome | None, typer.Option("--outcome", help="Did it work?", case_sensitive=False)
+    ] = None,
+) -> None:
+    """Write down what a run tried and whether it worked.
+
+    Example: mloop runs note 3fa2c1 "doubled the learning rate: diverged" --outcome failed
+    """
+    st = state(ctx)
+    client = st.client()
+    run_id = client.resolve_run_id(run_id)
+    client.add_note(run_id, text, outcome)
+    st.console.print(f"Noted on run {run_id[:8]}.")

@@ -1,0 +1,37 @@
+"""What every command shares: global options, the console, and a lazily opened client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+from rich.console import Console
+
+from mloop.tracking.client import Client
+
+
+@dataclass
+class State:
+    uri: str | None = None
+    blobs: str | None = None
+    debug: bool = False
+    console: Console = field(default_factory=Console)
+    _client: Client | None = None
+
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = Client(self.uri, blobs=self.blobs)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def state(ctx: typer.Context) -> State:
+    """The shared state of the command being run."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,104 @@
+"""``ActiveRun``: a run being recorded, with its metric buffer.
+
+Used as a context manager: leaving normally marks the run FINISHED, an
+exception marks it FAILED and re-raises, Ctrl-C (KeyboardInterrupt) marks it
+KILLED. Metrics are buffered and written in the background; everything else is
+written at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mloop.store import validate
+from mloop.store.entities import ArtifactEntry, MetricPoint, Run, RunStatus
+from mloop.tracking.buffer import MetricBuffer
+from mloop.tracking.client import Client, metric_value
+
+
+class ActiveRun:
+    def __init__(self, client: Client, run: Run) -> None:
+        self.client = client
+        self.run = run
+        self.id = run.id
+        self._steps: dict[str, int] = {}
+        self._buffer = MetricBuffer(lambda points: client.log_metrics(run.id, points))
+        self._ended = False
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Buffer one point; without ``step`` each key counts 0, 1, 2, ... on its own."""
+        if type(value) is not float:
+            value = metric_value(key, value)
+        steps = self._steps
+        if step is None:
+            last = steps.get(key)
+            if last is None:
+                validate.key("metric", key)
+                last = -1
+            step = last + 1
+        elif key not in steps:
+            validate.key("metric", key)
+        steps[key] = step
+        if timestamp is None:
+            timestamp = time.time_ns() // 1_000_000
+        self._buffer.add(MetricPoint(key, value, step, timestamp))
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        for key, value in metrics.items():
+            self.log_metric(key, value, step, timestamp)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.client.log_params(self.id, params)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self.client.set_tags(self.id, tags)
+
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> ArtifactEntry:
+        return self.client.log_artifact(self.id, local_path, artifact_path)
+
+    def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> ArtifactEntry:
+        return self.client.log_dict(self.id, data, artifact_path)
+
+    def flush(self) -> None:
+        """Write buffered metrics now."""
+        self._buffer.flush()
+
+    def end(self, status: RunStatus = RunStatus.FINISHED) -> None:
+        """Write buffered metrics and mark the run ended (only the first call counts)."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._buffer.close()
+        finally:
+            self.client.end_run(self.id, status)
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        from mloop.tracking import fluent
+
+        fluent.leave(self, status_for(kind))
+
+
+def status_for(kind: type[BaseException] | None) -> RunStatus:
+    if kind is None:
+        return RunStatus.FINISHED
+    if issubclass(kind, KeyboardInterrupt):
+        return RunStatus.KILLED
+    return RunStatus.FAILED

@@ -1,0 +1,260 @@
+"""``mloop.Client``: the explicit API over the metadata store and the blob store.
+
+The fluent API (``mloop.start_run`` ...) is a thin layer over one of these.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mloop.blobs import BlobStore, Digest, GcReport, collect_garbage, open_blobs
+from mloop.config import Settings, resolve_settings
+from mloop.errors import InvalidArgument, NotFound
+from mloop.store import (
+    ArtifactEntry,
+    Experiment,
+    ExperimentSummary,
+    MetricPoint,
+    Note,
+    NoteOutcome,
+    Page,
+    Run,
+    RunQuery,
+    RunStatus,
+    Store,
+    open_store,
+)
+from mloop.tracking import artifacts
+from mloop.tracking.capture import capture
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Client:
+    """Everything explicit: ``Client()`` uses the workspace, ``Client("postgresql://...")`` another store.
+
+    ``store=`` and ``blobs=`` inject ready-made backends (tests, servers).
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        *,
+        blobs: str | BlobStore | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self._uri = uri
+        self._blobs_arg = blobs
+        self._store_arg = store
+
+    @cached_property
+    def settings(self) -> Settings:
+        blobs = self._blobs_arg if isinstance(self._blobs_arg, str) else None
+        return resolve_settings(self._uri, blobs)
+
+    @cached_property
+    def store(self) -> Store:
+        return self._store_arg or open_store(self.settings.uri)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        if isinstance(self._blobs_arg, BlobStore):
+            return self._blobs_arg
+        root = self.settings.blobs
+        if root is None:
+            raise InvalidArgument(
+                f"no blob store is configured for {self.settings.uri}: set MLOOP_BLOBS "
+                "(a folder or s3://bucket/prefix) or pass blobs= to Client"
+            )
+        return open_blobs(root)
+
+    # -- experiments ---------------------------------------------------------------
+    def experiment(self, name: str | None = None) -> Experiment:
+        """The experiment ``name`` (default: the configured one), created if missing."""
+        return self.store.experiments.ensure(name or self.settings.experiment)
+
+    def list_experiments(self) -> list[ExperimentSummary]:
+        return self.store.experiments.list()
+
+    # -- runs ------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment: str | None = None,
+        *,
+        name: str | None = None,
+        parent_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        capture_env: bool = True,
+    ) -> Run:
+        """Start a run; with ``capture_env`` it records git state, command, Python and packages."""
+        exp = self.experiment(experiment)
+        env = capture() if capture_env else None
+        all_tags = {**(env.tags if env else {}), **(tags or {})}
+        run = self.store.runs.create(
+            exp.id, name=name, user=self.settings.user, start_time=now_ms(),
+            parent_id=parent_id, tags=all_tags,
+        )
+        for path, content in (env.files if env else {}).items():
+            self._log_bytes(run.id, content, path, internal=True)
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with id ``run_id``, or with a unique id prefix of at least 4 characters."""
+        return self.store.runs.get(self.resolve_run_id(run_id))
+
+    def resolve_run_id(self, ref: str) -> str:
+        ref = ref.strip().lower()
+        if len(ref) == 32:
+            return ref
+        if len(ref) < 4 or any(c not in "0123456789abcdef" for c in ref):
+            raise InvalidArgument(f"{ref!r} is not a run id or an id prefix of 4+ hex characters")
+        found = self.store.runs.search(
+            RunQuery(filter=f"attributes.run_id LIKE '{ref}%'", max_results=2)
+        ).items
+        if not found:
+            raise NotFound(f"no run whose id starts with {ref!r}")
+        if len(found) > 1:
+            raise InvalidArgument(f"run id prefix {ref!r} is ambiguous: give more characters")
+        return found[0].id
+
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> None:
+        self.store.runs.set_status(run_id, RunStatus(status), now_ms())
+
+    def search_runs(
+        self,
+        filter: str | None = None,
+        *,
+        experiments: Sequence[str] | None = None,
+        order_by: Sequence[str] = (),
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Runs matching ``filter`` (see ``mloop.store.query`` for the language), newest first."""
+        ids = None
+        if experiments is not None:
+            ids = [self.store.experiments.get_by_name(name).id for name in experiments]
+        query = RunQuery(ids, filter, tuple(order_by), max_results, page_token)
+        return self.store.runs.search(query)
+
+    # -- run data ----------------------------------------------------------------------
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Log params (values are stored as text); a logged param never changes."""
+        self.store.runs.log_params(run_id, {k: _param_text(v) for k, v in params.items()})
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None
+    ) -> None:
+        point = MetricPoint(key, metric_value(key, value), step, timestamp or now_ms())
+        self.store.runs.log_metrics(run_id, [point])
+
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Log many points in one write."""
+        self.store.runs.log_metrics(run_id, points)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        return self.store.runs.metric_history(run_id, key)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        self.store.runs.set_tags(run_id, {k: str(v) for k, v in tags.items()})
+
+    def add_note(self, run_id: str, text: str, outcome: NoteOutcome | str | None = None) -> Note:
+        """Record what was tried in a run and whether it worked."""
+        result = None if outcome is None else _outcome(outcome)
+        return self.store.runs.add_note(
+            run_id, text, outcome=result, user=self.settings.user, created_at=now_ms()
+        )
+
+    def list_notes(self, run_id: str) -> list[Note]:
+        return self.store.runs.notes(run_id)
+
+    # -- artifacts ---------------------------------------------------------------------
+    def log_artifact(
+        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
+    ) -> ArtifactEntry:
+        """Store a file or a folder as an artifact of the run (default name: its own)."""
+        local = Path(local_path)
+        path = artifacts.artifact_path(local.name if artifact_path is None else artifact_path)
+        self.store.runs.get(run_id)  # fail on an unknown run before storing bytes
+        entry = artifacts.store_local(self.blobs, local, path)
+        self.store.runs.record_artifacts(run_id, [entry])
+        return entry
+
+    def log_dict(self, run_id: str, data: Mapping[str, Any], artifact_path: str) -> ArtifactEntry:
+        """Store ``data`` as a JSON artifact."""
+        content = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
+        return self._log_bytes(run_id, content, artifact_path)
+
+    def log_bytes(self, run_id: str, content: bytes, artifact_path: str) -> ArtifactEntry:
+        return self._log_bytes(run_id, content, artifact_path)
+
+    def list_artifacts(self, run_id: str) -> list[ArtifactEntry]:
+        return self.store.runs.artifacts(run_id)
+
+    def download_artifact(self, run_id: str, path: str, dest: str | Path) -> Path:
+        """Write artifact ``path`` to ``dest`` (into it, when ``dest`` is a folder); verified."""
+        entries = self.store.runs.artifacts(run_id)
+        return artifacts.download(self.blobs, entries, path, Path(dest))
+
+    def garbage_collect(self, *, delete: bool = False) -> GcReport:
+        """Find (and with ``delete``, remove) blobs that nothing references."""
+        files, trees = self.store.runs.blob_references()
+        return collect_garbage(
+            self.blobs, map(Digest, files), map(Digest, trees), delete=delete
+        )
+
+    # -- lifetime ----------------------------------------------------------------------
+    def close(self) -> None:
+        if "store" in self.__dict__ and self._store_arg is None:
+            self.store.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _log_bytes(
+        self, run_id: str, content: bytes, artifact_path: str, *, internal: bool = False
+    ) -> ArtifactEntry:
+        path = artifacts.artifact_path(artifact_path, internal=internal)
+        entry = ArtifactEntry(path, str(self.blobs.put_bytes(content)), len(content), is_dir=False)
+        self.store.runs.record_artifacts(run_id, [entry])
+        return entry
+
+
+def metric_value(key: str, value: object) -> float:
+    """A metric value as float: numbers (incl. numpy scalars), NaN and ±inf; never text."""
+    if type(value) is float:
+        return value
+    if isinstance(value, bool | str | bytes) or value is None:
+        raise InvalidArgument(f"metric {key!r} must be a number, got {type(value).__name__} {value!r}")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidArgument(
+            f"metric {key!r} must be a number, got {type(value).__name__} {value!r}"
+        ) from None
+    return number if not math.isnan(number) else math.nan
+
+
+def _param_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+
+def _outcome(value: NoteOutcome | str) -> NoteOutcome:
+    try:
+        return NoteOutcome(str(value).lower())
+    except ValueError:
+        choices = ", ".join(o.value for o in NoteOutcome)
+        raise InvalidArgument(f"outcome must be one of {choices}, got {value!r}") from None

@@ -1,0 +1,161 @@
+"""The fluent API: ``with mloop.start_run(): mloop.log_metric(...)``.
+
+A thin facade over :class:`~mloop.tracking.client.Client`. The active run lives
+in a ``contextvars`` variable (so threads and asyncio tasks each see their own);
+a run started while another is active is its child. No ``log_*`` call starts a
+run by itself: without an active run it is an error.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from pathlib import Path
+from typing import Any
+
+from mloop.config import resolve_settings
+from mloop.errors import InvalidArgument
+from mloop.store.entities import ArtifactEntry, RunStatus
+from mloop.tracking.active import ActiveRun
+from mloop.tracking.client import Client
+
+_active: ContextVar[ActiveRun | None] = ContextVar("mloop_active_run", default=None)
+_tokens: dict[str, Token[ActiveRun | None]] = {}
+_open_runs: dict[str, ActiveRun] = {}
+_defaults: dict[tuple[str, str | None], Client] = {}
+_lock = threading.Lock()
+
+
+def start_run(
+    experiment: str | None = None,
+    name: str | None = None,
+    *,
+    tags: Mapping[str, str] | None = None,
+    client: Client | None = None,
+    capture_env: bool = True,
+) -> ActiveRun:
+    """Start a run and make it the active one; use it as a context manager.
+
+    Inside another active run, the new run is its child. ``client`` defaults to
+    one for the current workspace (or ``MLOOP_URI``).
+    """
+    parent = _active.get()
+    if client is None:
+        client = parent.client if parent is not None else default_client()
+    run = client.create_run(
+        experiment,
+        name=name,
+        parent_id=parent.id if parent is not None else None,
+        tags=tags,
+        capture_env=capture_env,
+    )
+    active = ActiveRun(client, run)
+    _tokens[run.id] = _active.set(active)
+    _open_runs[run.id] = active
+    return active
+
+
+def active_run() -> ActiveRun | None:
+    """The run that ``log_*`` calls go to, if any."""
+    return _active.get()
+
+
+def end_run(status: RunStatus = RunStatus.FINISHED) -> None:
+    """End the active run (for code that does not use ``with``)."""
+    leave(_require(), status)
+
+
+def leave(run: ActiveRun, status: RunStatus) -> None:
+    """End ``run`` and make its parent (if any) active again."""
+    try:
+        run.end(status)
+    finally:
+        _open_runs.pop(run.id, None)
+        token = _tokens.pop(run.id, None)
+        if token is not None:
+            try:
+                _active.reset(token)
+            except ValueError:  # ended from another context: just clear it there
+                _active.set(None)
+
+
+def log_param(key: str, value: Any) -> None:
+    _require().log_params({key: value})
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    _require().log_params(params)
+
+
+def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+    run = _active.get()
+    if run is None:
+        _require()
+    else:
+        run.log_metric(key, value, step, timestamp)
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    _require().log_metrics(metrics, step)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _require().set_tags({key: value})
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    _require().set_tags(tags)
+
+
+def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> ArtifactEntry:
+    return _require().log_artifact(local_path, artifact_path)
+
+
+def log_dict(data: Mapping[str, Any], artifact_path: str) -> ArtifactEntry:
+    return _require().log_dict(data, artifact_path)
+
+
+def log_figure(figure: Any, artifact_path: str) -> ArtifactEntry:
+    """Store a matplotlib figure as an image; the format follows the extension (.png, .svg, ...)."""
+    import io
+
+    run = _require()
+    suffix = Path(artifact_path).suffix.lstrip(".") or "png"
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format=suffix)
+    except AttributeError:
+        raise InvalidArgument(
+            f"log_figure expects a matplotlib Figure, got {type(figure).__name__}"
+        ) from None
+    return run.client.log_bytes(run.id, buffer.getvalue(), artifact_path)
+
+
+def default_client() -> Client:
+    """The client the fluent API uses when none is given: one per resolved store and blob root."""
+    settings = resolve_settings()
+    key = (settings.uri, settings.blobs)
+    with _lock:
+        if key not in _defaults:
+            _defaults[key] = Client(settings.uri, blobs=settings.blobs)
+        return _defaults[key]
+
+
+def _require() -> ActiveRun:
+    run = _active.get()
+    if run is None:
+        raise InvalidArgument(
+            "no active run: wrap the code in `with mloop.start_run():` (log calls never start one)"
+        )
+    return run
+
+
+@atexit.register
+def _end_open_runs() -> None:
+    """At interpreter exit, write buffered metrics and end runs left open."""
+    failed = getattr(sys, "last_value", None) is not None
+    for run in reversed(list(_open_runs.values())):
+        leave(run, RunStatus.FAILED if failed else RunStatus.FINISHED)

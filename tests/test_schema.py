@@ -1,0 +1,93 @@
+"""The store refuses databases it cannot use, with a message that says what to do."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mloop.errors import NotAnMloopDatabase, NotFound, SchemaMismatch
+from mloop.store import open_store, upgrade_store
+from mloop.store.sql.schema import KNOWN_REVISIONS, SCHEMA_HEAD, VERSION_TABLE
+
+
+def _engine(uri: str) -> sa.Engine:
+    return sa.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    before = path.read_bytes()
+    with pytest.raises(NotAnMloopDatabase, match="not an mloop database"):
+        open_store(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_a_foreign_sqlite_database_is_refused_naming_its_tables(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER)")
+    with pytest.raises(NotAnMloopDatabase, match="customers"):
+        open_store(f"sqlite:///{path}")
+    with pytest.raises(NotAnMloopDatabase):
+        upgrade_store(f"sqlite:///{path}")  # never migrates someone else's database
+
+
+def test_a_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match="mloop init"):
+        open_store(f"sqlite:///{tmp_path / 'absent.db'}")
+    assert not (tmp_path / "absent.db").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_newer_schema_is_refused_by_an_older_client(
+    make_store_uri: Callable[[str], str], backend: str
+) -> None:
+    uri = make_store_uri(backend)
+    engine = _engine(uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match=r"revision 9999, written by a newer mloop.*upgrade mloop"):
+        open_store(uri)
+    with pytest.raises(SchemaMismatch, match="newer mloop"):
+        upgrade_store(uri)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_empty_database_asks_for_an_upgrade_then_works(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> None:
+    if backend == "sqlite":
+        path = tmp_path / "empty.db"
+        sqlite3.connect(path).close()
+        uri = f"sqlite:///{path}"
+    else:
+        server = request.getfixturevalue("postgres")
+        uri = server.uri(server.create())
+    with pytest.raises(SchemaMismatch, match="mloop db upgrade"):
+        open_store(uri)
+    assert upgrade_store(uri) == (None, SCHEMA_HEAD)
+    assert upgrade_store(uri) == (SCHEMA_HEAD, SCHEMA_HEAD)  # idempotent
+    open_store(uri).close()
+
+
+def test_known_revisions_match_the_migration_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    import mloop.store.sql.migrate as migrate
+
+    scripts = ScriptDirectory(str(migrate._MIGRATIONS))
+    assert scripts.get_current_head() == SCHEMA_HEAD
+    assert {s.revision for s in scripts.walk_revisions()} == set(KNOWN_REVISIONS)
+
+
+def test_unreachable_postgres_is_backend_unavailable() -> None:
+    from mloop.errors import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match="127.0.0.1:1"):
+        open_store("postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2")

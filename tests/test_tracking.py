@@ -1,0 +1,201 @@
+"""The tracking API as a training script uses it."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mloop
+from mloop.errors import InvalidArgument, NotFound
+from mloop.store import RunStatus
+from mloop.tracking.client import Client
+
+
+def test_a_run_records_everything_and_finishes(client: Client) -> None:
+    with mloop.start_run(experiment="exp", name="first", client=client) as run:
+        mloop.log_params({"lr": 0.1, "layers": [64, 32]})
+        mloop.log_param("optimizer", "adam")
+        for i in range(100):
+            mloop.log_metric("loss", 1.0 / (i + 1))
+        mloop.log_metrics({"acc": 0.9, "f1": 0.8}, step=3)
+        mloop.set_tag("team", "vision")
+    stored = client.get_run(run.id)
+    assert stored.status == RunStatus.FINISHED and stored.end_time is not None
+    assert stored.params == {"lr": "0.1", "layers": "[64, 32]", "optimizer": "adam"}
+    assert stored.metrics["loss"] == pytest.approx(0.01) and stored.metrics["acc"] == 0.9
+    history = client.get_metric_history(run.id, "loss")
+    assert [p.step for p in history] == list(range(100))  # steps count up per key
+    assert stored.tags["team"] == "vision"
+    assert mloop.active_run() is None
+
+
+def test_an_exception_marks_the_run_failed_and_propagates(client: Client) -> None:
+    with pytest.raises(ZeroDivisionError), mloop.start_run(client=client) as run:
+        mloop.log_metric("loss", math.nan)
+        _ = 1 / 0
+    stored = client.get_run(run.id)
+    assert stored.status == RunStatus.FAILED
+    assert math.isnan(stored.metrics["loss"])  # buffered points are not lost on failure
+
+
+def test_ctrl_c_marks_the_run_killed(client: Client) -> None:
+    with pytest.raises(KeyboardInterrupt), mloop.start_run(client=client) as run:
+        raise KeyboardInterrupt
+    assert client.get_run(run.id).status == RunStatus.KILLED
+
+
+def test_nested_runs_link_to_their_parent(client: Client) -> None:
+    with mloop.start_run(client=client) as parent:
+        with mloop.start_run(name="child") as child:
+            assert mloop.active_run() is child
+            mloop.log_metric("x", 1.0)
+        assert mloop.active_run() is parent
+    assert client.get_run(child.id).parent_id == parent.id
+    assert client.get_run(child.id).metrics == {"x": 1.0}
+
+
+def test_logging_without_a_run_is_an_error_not_a_new_run(client: Client) -> None:
+    with pytest.raises(InvalidArgument, match="no active run"):
+        mloop.log_metric("loss", 1.0)
+    with pytest.raises(InvalidArgument, match="no active run"):
+        mloop.log_params({"a": 1})
+    assert client.search_runs().items == []
+
+
+@pytest.mark.parametrize("value", ["0.3", None, "nan", b"\x00", object()], ids=repr)
+def test_non_numeric_metric_is_refused_at_the_call(client: Client, value: object) -> None:
+    with mloop.start_run(client=client) as run:
+        mloop.log_metric("ok", 1.0)
+        with pytest.raises(InvalidArgument, match="metric 'bad' must be a number"):
+            mloop.log_metric("bad", value)  # type: ignore[arg-type]
+    assert client.get_run(run.id).metrics == {"ok": 1.0}
+
+
+def test_numpy_scalars_and_infinities_are_metrics(client: Client) -> None:
+    np = pytest.importorskip("numpy")
+    with mloop.start_run(client=client) as run:
+        mloop.log_metric("a", np.float32(0.5))
+        mloop.log_metric("b", np.int64(3))
+        mloop.log_metric("c", -math.inf)
+    assert client.get_run(run.id).metrics == {"a": 0.5, "b": 3.0, "c": -math.inf}
+
+
+def test_changing_a_param_is_refused_and_the_first_value_kept(client: Client) -> None:
+    from mloop.errors import Conflict
+
+    with mloop.start_run(client=client) as run:
+        mloop.log_param("lr", 0.1)
+        with pytest.raises(Conflict, match="immutable"):
+            mloop.log_param("lr", 0.2)
+    assert client.get_run(run.id).params == {"lr": "0.1"}
+
+
+def test_artifacts_files_folders_and_dicts_round_trip(client: Client, tmp_path: Path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"\x00weights" * 1000)
+    folder = tmp_path / "report"
+    (folder / "plots").mkdir(parents=True)
+    (folder / "index.html").write_text("<h1>hi</h1>")
+    (folder / "plots" / "a.svg").write_text("<svg/>")
+    with mloop.start_run(client=client) as run:
+        mloop.log_artifact(tmp_path / "model.bin", "models/model.bin")
+        mloop.log_artifact(folder)
+        mloop.log_dict({"classes": ["a", "b"]}, "meta/classes.json")
+    paths = {a.path: a.is_dir for a in client.list_artifacts(run.id) if not a.path.startswith("_mloop/")}
+    assert paths == {"models/model.bin": False, "report": True, "meta/classes.json": False}
+    out = tmp_path / "out"
+    out.mkdir()
+    assert client.download_artifact(run.id, "models/model.bin", out).read_bytes() == b"\x00weights" * 1000
+    client.download_artifact(run.id, "report", out / "r")
+    assert (out / "r" / "plots" / "a.svg").read_text() == "<svg/>"
+    single = client.download_artifact(run.id, "report/index.html", out / "index.html")
+    assert single.read_text() == "<h1>hi</h1>"
+    assert "classes" in client.download_artifact(run.id, "meta/classes.json", out).read_text()
+    with pytest.raises(NotFound, match="no artifact 'nope.txt'"):
+        client.download_artifact(run.id, "nope.txt", out)
+
+
+@pytest.mark.parametrize("bad", ["../escape.txt", "/etc/passwd", "a/../../b", "C:\\x", "_mloop/fake", ""])
+def test_artifact_paths_that_could_escape_are_refused(client: Client, tmp_path: Path, bad: str) -> None:
+    (tmp_path / "f.txt").write_text("x")
+    with mloop.start_run(client=client) as run:
+        with pytest.raises(InvalidArgument):
+            mloop.log_artifact(tmp_path / "f.txt", bad)
+    assert [a.path for a in client.list_artifacts(run.id) if not a.path.startswith("_mloop/")] == []
+
+
+def test_log_figure_stores_a_png(client: Client, tmp_path: Path) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots()
+    axis.plot([1, 2, 3])
+    with mloop.start_run(client=client) as run:
+        mloop.log_figure(figure, "curve.png")
+    plt.close(figure)
+    png = client.download_artifact(run.id, "curve.png", tmp_path).read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_environment_and_git_state_are_captured(client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=a@b", "-c", "user.name=a", "-C", str(repo)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    (repo / "train.py").write_text("print(1)\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    (repo / "train.py").write_text("print(2)\n")  # uncommitted change
+    monkeypatch.chdir(repo)
+    with mloop.start_run(client=client) as run:
+        pass
+    tags = client.get_run(run.id).tags
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert tags["mloop.source.git.commit"] == head
+    assert tags["mloop.source.git.branch"] == "main"
+    assert tags["mloop.source.git.dirty"] == "true"
+    assert tags["mloop.env.python"] == ".".join(map(str, sys.version_info[:3]))
+    out = tmp_path / "out"
+    out.mkdir()
+    diff = client.download_artifact(run.id, "_mloop/git.diff", out).read_text()
+    assert "+print(2)" in diff
+    packages = client.download_artifact(run.id, "_mloop/requirements.txt", out).read_text()
+    assert "SQLAlchemy==" in packages or "sqlalchemy==" in packages.lower()
+
+
+def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(body))
+    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+def test_interpreter_exit_flushes_metrics_and_ends_open_runs(workspace: Path) -> None:
+    done = _script(workspace, """
+        import mloop
+        run = mloop.start_run(name="no-with")
+        for i in range(5000):
+            mloop.log_metric("loss", float(i))
+        print(run.id)
+    """)
+    assert done.returncode == 0, done.stderr
+    run = Client().get_run(done.stdout.strip())
+    assert run.status == RunStatus.FINISHED
+    assert len(Client().get_metric_history(run.id, "loss")) == 5000
+
+
+def test_a_script_that_crashes_leaves_a_failed_run(workspace: Path) -> None:
+    done = _script(workspace, """
+        import mloop
+        run = mloop.start_run(name="crash")
+        print(run.id, flush=True)
+        mloop.log_metric("loss", 1.0)
+        raise RuntimeError("diverged")
+    """)
+    assert done.returncode == 1 and "diverged" in done.stderr
+    run = Client().get_run(done.stdout.strip())
+    assert run.status == RunStatus.FAILED and run.metrics == {"loss": 1.0}
