@@ -41,7 +41,9 @@ def train(alpha: float, learning_rate: str) -> float:
             mloop.log_metric("train_loss", log_loss(y_train, model.predict_proba(x_train)), epoch)
             mloop.log_metric("test_loss", log_loss(y_test, model.predict_proba(x_test)), epoch)
         auc = roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
-        mloop.log_metrics({"test_auc": auc, "test_accuracy": accuracy_score(y_test, model.predict(x_test))})
+        mloop.log_metrics(
+            {"test_auc": auc, "test_accuracy": accuracy_score(y_test, model.predict(x_test))}
+        )
         mloop.log_dict({"features": list(data.feature_names)}, "features.json")
         figure, axis = plt.subplots(figsize=(5, 3))
         axis.barh(data.feature_names[:10], model.coef_[0][:10])

@@ -23,14 +23,24 @@ def test_workspace_is_found_from_a_subfolder(tmp_path: Path) -> None:
 
 def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
     home = create_workspace(tmp_path)
-    (home / "config.toml").write_text('uri = "file.db"\nblobs = "file-blobs"\nexperiment = "from-file"\n')
+    (home / "config.toml").write_text(
+        'uri = "file.db"\nblobs = "file-blobs"\nexperiment = "from-file"\n'
+    )
     from_file = resolve_settings(cwd=tmp_path, env={})
     assert from_file.uri == f"sqlite:///{(tmp_path / 'file.db').resolve()}"
     assert from_file.blobs == str((tmp_path / "file-blobs").resolve())
     assert from_file.experiment == "from-file"
-    env = {"MLOOP_URI": "sqlite:////env.db", "MLOOP_BLOBS": "s3://bucket/env", "MLOOP_EXPERIMENT": "e"}
+    env = {
+        "MLOOP_URI": "sqlite:////env.db",
+        "MLOOP_BLOBS": "s3://bucket/env",
+        "MLOOP_EXPERIMENT": "e",
+    }
     from_env = resolve_settings(cwd=tmp_path, env=env)
-    assert (from_env.uri, from_env.blobs, from_env.experiment) == ("sqlite:////env.db", "s3://bucket/env", "e")
+    assert (from_env.uri, from_env.blobs, from_env.experiment) == (
+        "sqlite:////env.db",
+        "s3://bucket/env",
+        "e",
+    )
     from_flag = resolve_settings("postgresql://h/db", "/flag", cwd=tmp_path, env=env)
     assert (from_flag.uri, from_flag.blobs) == ("postgresql://h/db", "/flag")
 

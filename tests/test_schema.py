@@ -43,7 +43,9 @@ def test_a_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
     assert not (tmp_path / "absent.db").exists()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_newer_schema_is_refused_by_an_older_client(
     make_store_uri: Callable[[str], str], backend: str
 ) -> None:
@@ -52,13 +54,17 @@ def test_newer_schema_is_refused_by_an_older_client(
     with engine.begin() as conn:
         conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
     engine.dispose()
-    with pytest.raises(SchemaMismatch, match=r"revision 9999, written by a newer mloop.*upgrade mloop"):
+    with pytest.raises(
+        SchemaMismatch, match=r"revision 9999, written by a newer mloop.*upgrade mloop"
+    ):
         open_store(uri)
     with pytest.raises(SchemaMismatch, match="newer mloop"):
         upgrade_store(uri)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_empty_database_asks_for_an_upgrade_then_works(
     request: pytest.FixtureRequest, backend: str, tmp_path: Path
 ) -> None:
@@ -79,7 +85,7 @@ def test_empty_database_asks_for_an_upgrade_then_works(
 def test_known_revisions_match_the_migration_scripts() -> None:
     from alembic.script import ScriptDirectory
 
-    import mloop.store.sql.migrate as migrate
+    from mloop.store.sql import migrate
 
     scripts = ScriptDirectory(str(migrate._MIGRATIONS))
     assert scripts.get_current_head() == SCHEMA_HEAD
@@ -89,5 +95,5 @@ def test_known_revisions_match_the_migration_scripts() -> None:
 def test_unreachable_postgres_is_backend_unavailable() -> None:
     from mloop.errors import BackendUnavailable
 
-    with pytest.raises(BackendUnavailable, match="127.0.0.1:1"):
+    with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1:1"):
         open_store("postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2")

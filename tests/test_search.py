@@ -78,10 +78,16 @@ def matches(run: Run, expr: Expr) -> bool:
     if actual is None:
         return False
     ops = {
-        "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-        "IN": lambda a, b: a in b, "NOT IN": lambda a, b: a not in b,
-        "LIKE": lambda a, b: _like(b, a, False), "ILIKE": lambda a, b: _like(b, a, True),
+        "=": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+        "IN": lambda a, b: a in b,
+        "NOT IN": lambda a, b: a not in b,
+        "LIKE": lambda a, b: _like(b, a, False),
+        "ILIKE": lambda a, b: _like(b, a, True),
     }
     return bool(ops[expr.op](actual, value))
 
@@ -94,7 +100,12 @@ def compares() -> st.SearchStrategy[Compare]:
     tag_key = st.sampled_from(["t", "nope"])
     string_lists = st.lists(strings, min_size=1, max_size=3).map(tuple)
 
-    def cmp(kind: str, key: st.SearchStrategy[str], op: st.SearchStrategy[str], value: st.SearchStrategy[object]) -> st.SearchStrategy[Compare]:
+    def cmp(
+        kind: str,
+        key: st.SearchStrategy[str],
+        op: st.SearchStrategy[str],
+        value: st.SearchStrategy[object],
+    ) -> st.SearchStrategy[Compare]:
         return st.builds(lambda k, o, v: Compare(Field(kind, k), o, v), key, op, value)  # type: ignore[arg-type]
 
     return st.one_of(
@@ -102,11 +113,23 @@ def compares() -> st.SearchStrategy[Compare]:
         cmp("params", param_key, ordering, numbers),
         cmp("params", param_key, st.sampled_from(["IN", "NOT IN"]), string_lists),
         cmp("metrics", st.just("m"), ordering, numbers),
-        cmp("metrics", st.just("m"), st.sampled_from(["IN", "NOT IN"]), st.lists(numbers, min_size=1, max_size=3).map(tuple)),
+        cmp(
+            "metrics",
+            st.just("m"),
+            st.sampled_from(["IN", "NOT IN"]),
+            st.lists(numbers, min_size=1, max_size=3).map(tuple),
+        ),
         cmp("tags", tag_key, st.sampled_from(["=", "!=", "LIKE", "ILIKE"]), strings),
         cmp("tags", tag_key, st.sampled_from(["IN", "NOT IN"]), string_lists),
-        cmp("attributes", st.sampled_from(["name", "user"]), st.sampled_from(["=", "!=", "LIKE"]), st.sampled_from(["run-1", "u2", "run-%", "u_"])),
-        cmp("attributes", st.just("start_time"), ordering, st.sampled_from([1000.0, 1010.0, 1039.0])),
+        cmp(
+            "attributes",
+            st.sampled_from(["name", "user"]),
+            st.sampled_from(["=", "!=", "LIKE"]),
+            st.sampled_from(["run-1", "u2", "run-%", "u_"]),
+        ),
+        cmp(
+            "attributes", st.just("start_time"), ordering, st.sampled_from([1000.0, 1010.0, 1039.0])
+        ),
     )
 
 
@@ -141,8 +164,12 @@ def test_and_or_with_parentheses(store: Store) -> None:
     text = "(params.p = 'abc' OR metrics.m >= 1) AND attributes.user != 'u0'"
     found = {r.id for r in store.runs.search(RunQuery(filter=text, max_results=1000)).items}
     expected = {
-        r.id for r in runs
-        if (r.params.get("p") == "abc" or (not math.isnan(r.metrics.get("m", math.nan)) and r.metrics["m"] >= 1))
+        r.id
+        for r in runs
+        if (
+            r.params.get("p") == "abc"
+            or (not math.isnan(r.metrics.get("m", math.nan)) and r.metrics["m"] >= 1)
+        )
         and r.user != "u0"
     }
     assert found == expected and found

@@ -82,9 +82,7 @@ def test_latest_metric_is_highest_step_whatever_the_arrival_order(store: Store) 
     assert store.runs.get(run_id).metrics == {"acc": 0.95}
 
 
-@pytest.mark.parametrize(
-    "value", ["0.5", None, b"1", True, [1.0], complex(1, 2)], ids=repr
-)
+@pytest.mark.parametrize("value", ["0.5", None, b"1", True, [1.0], complex(1, 2)], ids=repr)
 def test_non_numeric_metric_values_are_refused_whole_batch(store: Store, value: object) -> None:
     run_id = new_run(store)
     good = MetricPoint("acc", 0.5, 0, 1)
@@ -136,7 +134,9 @@ def test_artifact_index_and_blob_references(store: Store) -> None:
 
 def test_notes_keep_order_and_outcome(store: Store) -> None:
     run_id = new_run(store)
-    store.runs.add_note(run_id, "tried dropout", outcome=NoteOutcome.WORKED, user="ada", created_at=1)
+    store.runs.add_note(
+        run_id, "tried dropout", outcome=NoteOutcome.WORKED, user="ada", created_at=1
+    )
     store.runs.add_note(run_id, "more data?", outcome=None, user="bob", created_at=2)
     notes = store.runs.notes(run_id)
     assert [(n.text, n.outcome, n.user) for n in notes] == [
@@ -164,7 +164,9 @@ def test_search_pages_through_every_run_once(store: Store) -> None:
 finite_or_special = st.floats(allow_nan=True, allow_infinity=True, width=64)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=st.lists(finite_or_special, min_size=1, max_size=30))
 def test_metric_history_round_trips_any_float(store: Store, values: list[float]) -> None:
     run_id = new_run(store)

@@ -105,26 +105,34 @@ def test_artifacts_files_folders_and_dicts_round_trip(client: Client, tmp_path: 
         mloop.log_artifact(tmp_path / "model.bin", "models/model.bin")
         mloop.log_artifact(folder)
         mloop.log_dict({"classes": ["a", "b"]}, "meta/classes.json")
-    paths = {a.path: a.is_dir for a in client.list_artifacts(run.id) if not a.path.startswith("_mloop/")}
+    paths = {
+        a.path: a.is_dir for a in client.list_artifacts(run.id) if not a.path.startswith("_mloop/")
+    }
     assert paths == {"models/model.bin": False, "report": True, "meta/classes.json": False}
     out = tmp_path / "out"
     out.mkdir()
-    assert client.download_artifact(run.id, "models/model.bin", out).read_bytes() == b"\x00weights" * 1000
+    assert (
+        client.download_artifact(run.id, "models/model.bin", out).read_bytes()
+        == b"\x00weights" * 1000
+    )
     client.download_artifact(run.id, "report", out / "r")
     assert (out / "r" / "plots" / "a.svg").read_text() == "<svg/>"
     single = client.download_artifact(run.id, "report/index.html", out / "index.html")
     assert single.read_text() == "<h1>hi</h1>"
     assert "classes" in client.download_artifact(run.id, "meta/classes.json", out).read_text()
-    with pytest.raises(NotFound, match="no artifact 'nope.txt'"):
+    with pytest.raises(NotFound, match=r"no artifact 'nope\.txt'"):
         client.download_artifact(run.id, "nope.txt", out)
 
 
-@pytest.mark.parametrize("bad", ["../escape.txt", "/etc/passwd", "a/../../b", "C:\\x", "_mloop/fake", ""])
-def test_artifact_paths_that_could_escape_are_refused(client: Client, tmp_path: Path, bad: str) -> None:
+@pytest.mark.parametrize(
+    "bad", ["../escape.txt", "/etc/passwd", "a/../../b", "C:\\x", "_mloop/fake", ""]
+)
+def test_artifact_paths_that_could_escape_are_refused(
+    client: Client, tmp_path: Path, bad: str
+) -> None:
     (tmp_path / "f.txt").write_text("x")
-    with mloop.start_run(client=client) as run:
-        with pytest.raises(InvalidArgument):
-            mloop.log_artifact(tmp_path / "f.txt", bad)
+    with mloop.start_run(client=client) as run, pytest.raises(InvalidArgument):
+        mloop.log_artifact(tmp_path / "f.txt", bad)
     assert [a.path for a in client.list_artifacts(run.id) if not a.path.startswith("_mloop/")] == []
 
 
@@ -142,7 +150,9 @@ def test_log_figure_stores_a_png(client: Client, tmp_path: Path) -> None:
     assert png.startswith(b"\x89PNG")
 
 
-def test_environment_and_git_state_are_captured(client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_and_git_state_are_captured(
+    client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-c", "user.email=a@b", "-c", "user.name=a", "-C", str(repo)]
@@ -155,7 +165,9 @@ def test_environment_and_git_state_are_captured(client: Client, tmp_path: Path, 
     with mloop.start_run(client=client) as run:
         pass
     tags = client.get_run(run.id).tags
-    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert tags["mloop.source.git.commit"] == head
     assert tags["mloop.source.git.branch"] == "main"
     assert tags["mloop.source.git.dirty"] == "true"
@@ -171,17 +183,22 @@ def test_environment_and_git_state_are_captured(client: Client, tmp_path: Path, 
 def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(body))
-    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    return subprocess.run(  # noqa: PLW1510 - the caller checks the exit code
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_interpreter_exit_flushes_metrics_and_ends_open_runs(workspace: Path) -> None:
-    done = _script(workspace, """
+    done = _script(
+        workspace,
+        """
         import mloop
         run = mloop.start_run(name="no-with")
         for i in range(5000):
             mloop.log_metric("loss", float(i))
         print(run.id)
-    """)
+    """,
+    )
     assert done.returncode == 0, done.stderr
     run = Client().get_run(done.stdout.strip())
     assert run.status == RunStatus.FINISHED
@@ -189,13 +206,16 @@ def test_interpreter_exit_flushes_metrics_and_ends_open_runs(workspace: Path) ->
 
 
 def test_a_script_that_crashes_leaves_a_failed_run(workspace: Path) -> None:
-    done = _script(workspace, """
+    done = _script(
+        workspace,
+        """
         import mloop
         run = mloop.start_run(name="crash")
         print(run.id, flush=True)
         mloop.log_metric("loss", 1.0)
         raise RuntimeError("diverged")
-    """)
+    """,
+    )
     assert done.returncode == 1 and "diverged" in done.stderr
     run = Client().get_run(done.stdout.strip())
     assert run.status == RunStatus.FAILED and run.metrics == {"loss": 1.0}

@@ -42,7 +42,7 @@ def resolve_settings(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Resolve settings for explicit ``uri``/``blobs`` (flags), the environment and the workspace."""
+    """Settings from explicit ``uri``/``blobs`` (flags), the environment and the workspace."""
     env = os.environ if env is None else env
     folder = ws.find_workspace(cwd or Path.cwd())
     file = _read_workspace_file(folder) if folder else {}

@@ -97,5 +97,5 @@ def http_status(error: MloopError) -> int:
 def _lookup(table: dict[type[MloopError], int], error: MloopError) -> int:
     for cls in type(error).__mro__:
         if cls in table:
-            return table[cls]  # type: ignore[index]
+            return table[cls]
     return table[MloopError]

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from mloop import __version__
@@ -30,7 +31,9 @@ class _Group(TyperGroup):
             obj = ctx.obj
             if isinstance(obj, State) and obj.debug:
                 raise
-            Console(stderr=True, highlight=False).print(f"[red]error:[/red] {error}", markup=True)
+            Console(stderr=True, highlight=False, soft_wrap=True).print(
+                f"[red]error:[/red] {escape(str(error))}"
+            )
             raise SystemExit(exit_code(error)) from None
         finally:
             if isinstance(ctx.obj, State):
@@ -64,11 +67,15 @@ def root(
     ctx: typer.Context,
     uri: Annotated[
         str | None,
-        typer.Option("--uri", envvar="MLOOP_URI", help="Metadata store: sqlite:///PATH or postgresql://..."),
+        typer.Option(
+            "--uri", envvar="MLOOP_URI", help="Metadata store: sqlite:///PATH or postgresql://..."
+        ),
     ] = None,
     blobs: Annotated[
         str | None,
-        typer.Option("--blobs", envvar="MLOOP_BLOBS", help="Blob store: a folder or s3://bucket/prefix."),
+        typer.Option(
+            "--blobs", envvar="MLOOP_BLOBS", help="Blob store: a folder or s3://bucket/prefix."
+        ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     version: Annotated[

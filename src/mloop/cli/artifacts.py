@@ -40,7 +40,9 @@ def list_artifacts(
 def get(
     ctx: typer.Context,
     run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix.")],
-    path: Annotated[str, typer.Argument(help="Artifact path: a file, a folder, or a file in a folder.")],
+    path: Annotated[
+        str, typer.Argument(help="Artifact path: a file, a folder, or a file in a folder.")
+    ],
     dest: Annotated[Path, typer.Argument(help="Where to write it (into it, if it is a folder).")],
 ) -> None:
     """Download an artifact; every byte is verified against its digest.

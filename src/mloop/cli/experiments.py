@@ -30,7 +30,10 @@ def list_experiments(
     table = Table("id", "name", "project", "runs", "last run", box=None, header_style="bold")
     for s in summaries:
         table.add_row(
-            str(s.experiment.id), s.experiment.name, s.project, str(s.run_count),
+            str(s.experiment.id),
+            s.experiment.name,
+            s.project,
+            str(s.run_count),
             render.when(s.last_run_at),
         )
     st.console.print(table)

@@ -31,11 +31,15 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
     _pairs(st, "Params", run.params)
     _pairs(st, "Metrics (latest)", {k: render.number(v) for k, v in run.metrics.items()})
     _pairs(st, "Tags", {k: v for k, v in run.tags.items() if not k.startswith(_SOURCE)})
-    _pairs(st, "Source and environment", {
-        k.removeprefix(_SOURCE): v for k, v in run.tags.items() if k.startswith(_SOURCE)
-    })
+    _pairs(
+        st,
+        "Source and environment",
+        {k.removeprefix(_SOURCE): v for k, v in run.tags.items() if k.startswith(_SOURCE)},
+    )
     if artifacts:
-        table = Table("artifact", "size", "digest", title="Artifacts", title_justify="left", box=None)
+        table = Table(
+            "artifact", "size", "digest", title="Artifacts", title_justify="left", box=None
+        )
         for a in artifacts:
             table.add_row(a.path + ("/" if a.is_dir else ""), f"{a.size:,}", a.digest[:12])
         out.print(table)
@@ -49,7 +53,9 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
 def _pairs(st: State, title: str, values: dict[str, str]) -> None:
     if not values:
         return
-    table = Table(box=None, show_header=False, title=title, title_justify="left", title_style="bold")
+    table = Table(
+        box=None, show_header=False, title=title, title_justify="left", title_style="bold"
+    )
     table.add_column(style="cyan")
     table.add_column(overflow="fold")
     for key in sorted(values):
@@ -64,12 +70,17 @@ def compare_runs(st: State, refs: list[str], *, as_json: bool) -> None:
     runs = [client.get_run(ref) for ref in refs]
     rows = _comparison(runs)
     if as_json:
-        render.print_json(st.console, {
-            "runs": [r.id for r in runs],
-            "rows": [{"key": k, "values": v, "differs": d} for k, v, d in rows],
-        })
+        render.print_json(
+            st.console,
+            {
+                "runs": [r.id for r in runs],
+                "rows": [{"key": k, "values": v, "differs": d} for k, v, d in rows],
+            },
+        )
         return
-    table = Table("", *(f"{r.name}\n[dim]{r.id[:8]}[/dim]" for r in runs), box=None, header_style="bold")
+    table = Table(
+        "", *(f"{r.name}\n[dim]{r.id[:8]}[/dim]" for r in runs), box=None, header_style="bold"
+    )
     for key, values, differs in rows:
         style = "bold yellow" if differs else None
         marker = " ≠" if differs else ""

@@ -13,23 +13,30 @@ from mloop.store.entities import NoteOutcome, Run
 
 app = typer.Typer(help="List, inspect, compare and annotate runs.", no_args_is_help=True)
 
-_DEFAULT_KEYS = 5
+_DEFAULT_KEYS = 3
+_MIN_WIDTHS = {"id": 8, "status": 8, "start_time": 16, "duration": 6}
+# Metric, param and tag columns are headed by their key, told apart by colour.
+_HEADER_STYLES = {"metrics": "bold magenta", "params": "bold cyan", "tags": "bold green"}
 
 
 @app.command("list")
 def list_runs(
     ctx: typer.Context,
     filter: Annotated[
-        str | None, typer.Option("--filter", "-f", help="e.g. \"params.lr = '0.1' AND metrics.acc > 0.9\"")
+        str | None,
+        typer.Option("--filter", "-f", help="e.g. \"params.lr = '0.1' AND metrics.acc > 0.9\""),
     ] = None,
     order_by: Annotated[
-        list[str] | None, typer.Option("--order-by", "-o", help="e.g. 'metrics.acc DESC' (repeatable)")
+        list[str] | None,
+        typer.Option("--order-by", "-o", help="e.g. 'metrics.acc DESC' (repeatable)"),
     ] = None,
     experiment: Annotated[
-        list[str] | None, typer.Option("--experiment", "-e", help="Only these experiments (repeatable).")
+        list[str] | None,
+        typer.Option("--experiment", "-e", help="Only these experiments (repeatable)."),
     ] = None,
     columns: Annotated[
-        str | None, typer.Option("--columns", "-c", help="Comma-separated, e.g. 'name,params.lr,metrics.acc'.")
+        str | None,
+        typer.Option("--columns", "-c", help="Comma-separated, e.g. 'name,params.lr,metrics.acc'."),
     ] = None,
     max_results: Annotated[int, typer.Option("--max", "-n", help="At most this many runs.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -50,15 +57,27 @@ def list_runs(
         render.print_json(st.console, page.items)
         return
     if not page.items:
-        st.console.print("No runs match." if filter else "No runs yet: start one with mloop.start_run().")
+        st.console.print(
+            "No runs match." if filter else "No runs yet: start one with mloop.start_run()."
+        )
         return
     wanted = columns.split(",") if columns else _default_columns(page.items)
-    table = Table(box=None, header_style="bold")
+    table = Table(box=None, header_style="bold", pad_edge=False)
     for column in wanted:
-        table.add_column(column.strip(), overflow="fold")
+        kind, _, key = column.strip().partition(".")
+        style = _HEADER_STYLES.get(kind, "bold")
+        table.add_column(
+            key if kind in _HEADER_STYLES else column.strip(),
+            header_style=style,
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=_MIN_WIDTHS.get(column.strip()),
+        )
     for run in page.items:
         table.add_row(*(_cell(run, column.strip()) for column in wanted))
     st.console.print(table)
+    if any(column.startswith(tuple(_HEADER_STYLES)) for column in wanted):
+        st.console.print("[dim]columns: [magenta]metrics[/] [cyan]params[/] [green]tags[/][/dim]")
     if page.next_token:
         st.console.print(f"[dim]showing the first {max_results}; raise --max to see more[/dim]")
 
@@ -67,8 +86,13 @@ def _default_columns(runs: list[Run]) -> list[str]:
     metric_keys = sorted({k for r in runs for k in r.metrics})[:_DEFAULT_KEYS]
     param_keys = sorted({k for r in runs for k in r.params})[:_DEFAULT_KEYS]
     return [
-        "id", "name", "status", "start_time", "duration",
-        *(f"metrics.{k}" for k in metric_keys), *(f"params.{k}" for k in param_keys),
+        "id",
+        "name",
+        "status",
+        "start_time",
+        "duration",
+        *(f"metrics.{k}" for k in metric_keys),
+        *(f"params.{k}" for k in param_keys),
     ]
 
 

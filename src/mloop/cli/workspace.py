@@ -18,7 +18,9 @@ db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
 
 def init(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
+    path: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path(
+        "."
+    ),
 ) -> None:
     """Create an mloop workspace (.mloop/ with a SQLite database and a blob folder).
 
@@ -49,7 +51,9 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 def gc(
     ctx: typer.Context,
-    delete: Annotated[bool, typer.Option("--delete", help="Really delete (default: dry run).")] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Really delete (default: dry run).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find blobs that no run, dataset or model references; delete them with --delete.
@@ -69,5 +73,6 @@ def gc(
         st.console.print(f"Deleted {count} unreferenced blobs ({size:,} bytes).")
     else:
         st.console.print(
-            f"{count} unreferenced blobs ({size:,} bytes) would be deleted: run `mloop gc --delete`."
+            f"{count} unreferenced blobs ({size:,} bytes) would be deleted: "
+            "run `mloop gc --delete`."
         )

@@ -58,9 +58,11 @@ class MetricPoint:
     def same_as(self, other: MetricPoint) -> bool:
         """Equality that treats NaN as equal to NaN."""
         both_nan = math.isnan(self.value) and math.isnan(other.value)
-        return (self.key, self.step, self.timestamp) == (other.key, other.step, other.timestamp) and (
-            both_nan or self.value == other.value
-        )
+        return (self.key, self.step, self.timestamp) == (
+            other.key,
+            other.step,
+            other.timestamp,
+        ) and (both_nan or self.value == other.value)
 
 
 @dataclass(frozen=True, slots=True)

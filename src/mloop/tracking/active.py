@@ -61,7 +61,9 @@ class ActiveRun:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         self.client.set_tags(self.id, tags)
 
-    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> ArtifactEntry:
+    def log_artifact(
+        self, local_path: str | Path, artifact_path: str | None = None
+    ) -> ArtifactEntry:
         return self.client.log_artifact(self.id, local_path, artifact_path)
 
     def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> ArtifactEntry:

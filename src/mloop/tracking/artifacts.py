@@ -26,7 +26,9 @@ def artifact_path(path: str, *, internal: bool = False) -> str:
     if not parts:
         raise InvalidArgument(f"artifact path {path!r} names no file")
     if parts[0] == RESERVED and not internal:
-        raise InvalidArgument(f"artifact path {path!r}: the folder {RESERVED}/ is reserved for mloop")
+        raise InvalidArgument(
+            f"artifact path {path!r}: the folder {RESERVED}/ is reserved for mloop"
+        )
     return "/".join(parts)
 
 
@@ -80,5 +82,3 @@ def _subtree(blobs: BlobStore, items: object, inner: str, target: Path) -> Path:
             out.parent.mkdir(parents=True, exist_ok=True)
             blobs.get_file(item.digest, out)
     return target
-
-

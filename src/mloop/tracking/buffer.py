@@ -1,6 +1,7 @@
 """A metric buffer flushed in the background, so a training loop never waits on the store.
 
-``add`` only appends to a deque (thread-safe without a lock). A daemon thread hands the points to the sink
+``add`` only appends to a deque (thread-safe without a lock). A daemon thread
+hands the points to the sink
 in batches every ``interval`` seconds, or sooner when ``max_points`` pile up;
 ``flush`` and ``close`` drain it synchronously. A failure in the background is
 kept and raised by the next ``add``, ``flush`` or ``close``: nothing fails silently.

@@ -40,7 +40,9 @@ def now_ms() -> int:
 
 
 class Client:
-    """Everything explicit: ``Client()`` uses the workspace, ``Client("postgresql://...")`` another store.
+    """Everything explicit over the stores.
+
+    ``Client()`` uses the workspace; ``Client("postgresql://...")`` another store.
 
     ``store=`` and ``blobs=`` inject ready-made backends (tests, servers).
     """
@@ -100,8 +102,12 @@ class Client:
         env = capture() if capture_env else None
         all_tags = {**(env.tags if env else {}), **(tags or {})}
         run = self.store.runs.create(
-            exp.id, name=name, user=self.settings.user, start_time=now_ms(),
-            parent_id=parent_id, tags=all_tags,
+            exp.id,
+            name=name,
+            user=self.settings.user,
+            start_time=now_ms(),
+            parent_id=parent_id,
+            tags=all_tags,
         )
         for path, content in (env.files if env else {}).items():
             self._log_bytes(run.id, content, path, internal=True)
@@ -201,15 +207,14 @@ class Client:
 
     def download_artifact(self, run_id: str, path: str, dest: str | Path) -> Path:
         """Write artifact ``path`` to ``dest`` (into it, when ``dest`` is a folder); verified."""
+        wanted = artifacts.artifact_path(path, internal=True)
         entries = self.store.runs.artifacts(run_id)
-        return artifacts.download(self.blobs, entries, path, Path(dest))
+        return artifacts.download(self.blobs, entries, wanted, Path(dest))
 
     def garbage_collect(self, *, delete: bool = False) -> GcReport:
         """Find (and with ``delete``, remove) blobs that nothing references."""
         files, trees = self.store.runs.blob_references()
-        return collect_garbage(
-            self.blobs, map(Digest, files), map(Digest, trees), delete=delete
-        )
+        return collect_garbage(self.blobs, map(Digest, files), map(Digest, trees), delete=delete)
 
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:
@@ -238,7 +243,9 @@ def metric_value(key: str, value: object) -> float:
     if type(value) is float:
         return value
     if isinstance(value, bool | str | bytes) or value is None:
-        raise InvalidArgument(f"metric {key!r} must be a number, got {type(value).__name__} {value!r}")
+        raise InvalidArgument(
+            f"metric {key!r} must be a number, got {type(value).__name__} {value!r}"
+        )
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -249,7 +256,13 @@ def metric_value(key: str, value: object) -> float:
 
 
 def _param_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, list | dict) else str(value)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, list | dict)
+        else str(value)
+    )
 
 
 def _outcome(value: NoteOutcome | str) -> NoteOutcome:

@@ -90,7 +90,9 @@ def log_params(params: Mapping[str, Any]) -> None:
     _require().log_params(params)
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
     run = _active.get()
     if run is None:
         _require()

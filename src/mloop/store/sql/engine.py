@@ -47,7 +47,11 @@ def _sqlite_engine(uri: str, *, create: bool) -> Engine:
             raise NotFound(f"cannot create {file}: folder {file.parent} does not exist")
     engine = sa.create_engine(
         f"sqlite+pysqlite:///{path}",
-        connect_args={"timeout": _BUSY_TIMEOUT_S, "isolation_level": None, "check_same_thread": False},
+        connect_args={
+            "timeout": _BUSY_TIMEOUT_S,
+            "isolation_level": None,
+            "check_same_thread": False,
+        },
     )
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -86,5 +90,5 @@ def _postgres_engine(uri: str) -> Engine:
         raise BackendUnavailable(
             "PostgreSQL support is not installed: pip install 'mloop[postgres]'"
         ) from None
-    scheme, rest = uri.split("://", 1)
+    rest = uri.split("://", 1)[1]
     return sa.create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)

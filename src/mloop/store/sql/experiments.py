@@ -29,7 +29,9 @@ class SqlExperimentStore:
             pass
         now = _now()
         with writer(self._engine).begin() as conn:
-            conn.execute(insert_ignore(conn, projects, ["name"]).values(name=project, created_at=now))
+            conn.execute(
+                insert_ignore(conn, projects, ["name"]).values(name=project, created_at=now)
+            )
             project_id = conn.scalar(sa.select(projects.c.id).where(projects.c.name == project))
             conn.execute(
                 insert_ignore(conn, experiments, ["project_id", "name"]).values(

@@ -27,7 +27,7 @@ def insert_points(conn: sa.Connection, run_id: str, points: Sequence[MetricPoint
         (run_id, p.key, p.step, p.timestamp, None if p.value != p.value else float(p.value))
         for p in points
     ]
-    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, rows)
     _update_latest(conn, run_id, points)
 
 

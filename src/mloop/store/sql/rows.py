@@ -38,9 +38,12 @@ def load_runs(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list
             start_time=row.start_time,
             end_time=row.end_time,
             parent_id=row.parent_id,
-            params=run_params.get(row.id, {}),
-            metrics={k: math.nan if v is None else v for k, v in run_metrics.get(row.id, {}).items()},
-            tags=run_tags.get(row.id, {}),
+            params={k: str(v) for k, v in run_params.get(row.id, {}).items()},
+            metrics={
+                k: math.nan if v is None else float(v)  # type: ignore[arg-type]
+                for k, v in run_metrics.get(row.id, {}).items()
+            },
+            tags={k: str(v) for k, v in run_tags.get(row.id, {}).items()},
         )
         for row in rows
     ]

@@ -138,13 +138,21 @@ class SqlRunStore:
     def record_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
         validate.run_id(run_id)
         rows = [
-            {"run_id": run_id, "path": e.path, "digest": e.digest, "size": e.size, "is_dir": e.is_dir}
+            {
+                "run_id": run_id,
+                "path": e.path,
+                "digest": e.digest,
+                "size": e.size,
+                "is_dir": e.is_dir,
+            }
             for e in entries
         ]
         with self._writer.begin() as conn:
             require_run(conn, run_id)
             if rows:
-                stmt = insert_replace(conn, artifacts, ["run_id", "path"], ["digest", "size", "is_dir"])
+                stmt = insert_replace(
+                    conn, artifacts, ["run_id", "path"], ["digest", "size", "is_dir"]
+                )
                 conn.execute(stmt, rows)
 
     def artifacts(self, run_id: str) -> list[ArtifactEntry]:
@@ -163,13 +171,20 @@ class SqlRunStore:
         outcome_value = None if outcome is None else NoteOutcome(outcome).value
         with self._writer.begin() as conn:
             require_run(conn, run_id)
-            note_id = conn.execute(
+            inserted = conn.execute(
                 notes.insert().values(
-                    run_id=run_id, text=text, outcome=outcome_value, user_name=user,
+                    run_id=run_id,
+                    text=text,
+                    outcome=outcome_value,
+                    user_name=user,
                     created_at=created_at,
                 )
-            ).inserted_primary_key[0]
-        return Note(note_id, run_id, text, NoteOutcome(outcome) if outcome else None, user, created_at)
+            ).inserted_primary_key
+            assert inserted is not None
+            note_id = int(inserted[0])
+        return Note(
+            note_id, run_id, text, NoteOutcome(outcome) if outcome else None, user, created_at
+        )
 
     def notes(self, run_id: str) -> list[Note]:
         validate.run_id(run_id)
@@ -178,8 +193,14 @@ class SqlRunStore:
             require_run(conn, run_id)
             rows = conn.execute(query).all()
         return [
-            Note(r.id, r.run_id, r.text, NoteOutcome(r.outcome) if r.outcome else None,
-                 r.user_name, r.created_at)
+            Note(
+                r.id,
+                r.run_id,
+                r.text,
+                NoteOutcome(r.outcome) if r.outcome else None,
+                r.user_name,
+                r.created_at,
+            )
             for r in rows
         ]
 
@@ -196,4 +217,3 @@ def _set_tags(conn: sa.Connection, run_id: str, values: Mapping[str, str]) -> No
     if values:
         rows = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
         conn.execute(insert_replace(conn, tags, ["run_id", "key"], ["value"]), rows)
-

@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 
-
 import sqlalchemy as sa
 
 from mloop.errors import InvalidArgument
@@ -88,8 +87,6 @@ def _apply(
     if op in ("IN", "NOT IN"):
         values = list(value) if isinstance(value, tuple) else [value]
         return column.in_(values) if op == "IN" else column.not_in(values)
-    if isinstance(value, str) and postgres and op in ("<", "<=", ">", ">="):
-        column = column.collate("C")  # byte order, as SQLite compares
     match op:
         case "=":
             return column == value
@@ -110,7 +107,7 @@ def _apply(
     raise InvalidArgument(f"unsupported operator {op!r}")
 
 
-def _ordering(key: OrderKey, postgres: bool) -> list[sa.ColumnElement[object]]:
+def _ordering(key: OrderKey, postgres: bool) -> list[sa.UnaryExpression[object]]:
     field = key.field
     if field.kind == "attributes":
         columns: list[sa.ColumnElement[object]] = [_ATTRIBUTES[field.key]]
@@ -118,11 +115,12 @@ def _ordering(key: OrderKey, postgres: bool) -> list[sa.ColumnElement[object]]:
         table = _CHILDREN[field.kind]
         names = ["num", "value"] if field.kind == "params" else ["value"]
         columns = [_lookup(table, name, field) for name in names]
-    ordered = []
+    ordered: list[sa.UnaryExpression[object]] = []
     for column in columns:
+        sort = column
         if postgres and isinstance(column.type, sa.String | sa.Text):
-            column = column.collate("C")
-        ordered.append((column.desc() if key.descending else column.asc()).nulls_last())
+            sort = sa.type_coerce(column.collate("C"), column.type)  # byte order, like SQLite
+        ordered.append((sort.desc() if key.descending else sort.asc()).nulls_last())
     return ordered
 
 
@@ -145,7 +143,9 @@ def _experiment_ids(value: object) -> object:
         try:
             return int(str(v))
         except ValueError:
-            raise InvalidArgument(f"attributes.experiment_id must be an integer, got {v!r}") from None
+            raise InvalidArgument(
+                f"attributes.experiment_id must be an integer, got {v!r}"
+            ) from None
 
     return tuple(one(v) for v in value) if isinstance(value, tuple) else one(value)
 
@@ -160,9 +160,9 @@ def _decode_token(token: str | None) -> int:
     try:
         offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged") from None
+        raise InvalidArgument(
+            f"invalid page token {token!r}: pass back a next_token unchanged"
+        ) from None
     if not isinstance(offset, int) or offset < 0:
         raise InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged")
     return offset
-
-

@@ -1,0 +1,184 @@
+"""The command line as a user drives it: output, exit codes, and help."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import mloop
+from mloop.cli import app
+from mloop.tracking.client import Client
+
+runner = CliRunner()
+
+
+def mloop_cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def two_runs(workspace: Path) -> list[str]:
+    ids = []
+    for lr, acc in (("0.1", 0.8), ("0.01", 0.9)):
+        with mloop.start_run(experiment="cli", name=f"lr-{lr}", capture_env=False) as run:
+            mloop.log_params({"lr": lr, "depth": 3})
+            mloop.log_metric("acc", acc)
+        ids.append(run.id)
+    return ids
+
+
+def test_runs_list_filters_orders_and_prints_json(two_runs: list[str]) -> None:
+    code, out, _ = mloop_cli("runs", "list")
+    assert code == 0 and "lr-0.1" in out and "lr-0.01" in out
+    code, out, _ = mloop_cli(
+        "runs",
+        "list",
+        "-f",
+        "metrics.acc > 0.85 OR params.lr = '0.5'",
+        "-c",
+        "name,params.lr,metrics.acc",
+    )
+    assert code == 0 and "lr-0.01" in out and "lr-0.1 " not in out
+    code, out, _ = mloop_cli("runs", "list", "--json", "-o", "metrics.acc ASC")
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["lr-0.1", "lr-0.01"]
+    assert rows[0]["params"] == {"lr": "0.1", "depth": "3"}
+
+
+def test_runs_show_by_prefix(two_runs: list[str]) -> None:
+    code, out, _ = mloop_cli("runs", "show", two_runs[0][:6])
+    assert code == 0 and two_runs[0] in out and "lr" in out and "0.8" in out
+
+
+def test_runs_compare_marks_differences(two_runs: list[str]) -> None:
+    code, out, _ = mloop_cli("runs", "compare", *two_runs)
+    assert code == 0
+    lines = {
+        line.split()[0]: line
+        for line in out.splitlines()
+        if line.strip().startswith(("params", "metrics"))
+    }
+    assert "≠" in lines["params.lr"] and "≠" not in lines["params.depth"]
+    data = json.loads(mloop_cli("runs", "compare", *two_runs, "--json")[1])
+    assert {r["key"]: r["differs"] for r in data["rows"]} == {
+        "params.depth": False,
+        "params.lr": True,
+        "metrics.acc": True,
+    }
+
+
+def test_runs_note_records_outcome(two_runs: list[str]) -> None:
+    code, _, _ = mloop_cli("runs", "note", two_runs[1], "lower lr helped", "--outcome", "worked")
+    assert code == 0
+    notes = Client().list_notes(two_runs[1])
+    assert [(n.text, n.outcome and n.outcome.value) for n in notes] == [
+        ("lower lr helped", "worked")
+    ]
+    code, _, err = mloop_cli("runs", "note", two_runs[1], "x", "--outcome", "maybe")
+    assert code == 2 and "maybe" in err
+
+
+def test_experiments_list(two_runs: list[str]) -> None:
+    data = json.loads(mloop_cli("experiments", "list", "--json")[1])
+    assert [(d["experiment"]["name"], d["run_count"]) for d in data] == [("cli", 2)]
+
+
+def test_artifacts_get_and_gc(workspace: Path) -> None:
+    (workspace / "weights.bin").write_bytes(b"w" * 4096)
+    with mloop.start_run(capture_env=False) as run:
+        mloop.log_artifact(workspace / "weights.bin")
+    code, _, _ = mloop_cli(
+        "artifacts", "get", run.id[:8], "weights.bin", str(workspace / "copy.bin")
+    )
+    assert code == 0 and (workspace / "copy.bin").read_bytes() == b"w" * 4096
+    orphan = Client().blobs.put_bytes(b"nobody refers to me")
+    code, out, _ = mloop_cli("gc", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["deleted"] is False  # dry run by default
+    assert Client().blobs.exists([orphan]) == {orphan}
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["runs", "show", "0" * 32], 3, "no run with id"),
+        (["runs", "show", "zz"], 2, "not a run id"),
+        (["runs", "list", "-f", "metrics.acc >"], 2, "position 13"),
+        (["artifacts", "get", "0" * 32, "../x", "out"], 2, "'..'"),
+    ],
+)
+def test_errors_are_one_line_with_an_exit_code(
+    two_runs: list[str], args: list[str], code: int, message: str
+) -> None:
+    exit_code, _, err = mloop_cli(*args)
+    assert exit_code == code
+    assert message in err and "Traceback" not in err
+    assert err.startswith("error: ")
+
+
+def test_outside_a_workspace_says_to_run_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOOP_URI", raising=False)
+    code, _, err = mloop_cli("runs", "list")
+    assert code == 3 and "mloop init" in err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOOP_URI", raising=False)
+    result = runner.invoke(app, ["--debug", "runs", "list"])
+    assert result.exit_code != 0 and result.exception is not None
+    assert type(result.exception).__name__ == "NotFound"
+
+
+def test_db_upgrade_on_a_uri(tmp_path: Path) -> None:
+    db = tmp_path / "team.db"
+    code, out, _ = mloop_cli("--uri", f"sqlite:///{db}", "db", "upgrade")
+    assert code == 0 and "upgraded from empty" in out
+    code, out, _ = mloop_cli("--uri", f"sqlite:///{db}", "db", "upgrade")
+    assert code == 0 and "already at revision" in out
+
+
+def _commands() -> list[list[str]]:
+    return [
+        [],
+        ["init"],
+        ["gc"],
+        ["db", "upgrade"],
+        ["experiments", "list"],
+        ["runs", "list"],
+        ["runs", "show"],
+        ["runs", "compare"],
+        ["runs", "note"],
+        ["artifacts", "list"],
+        ["artifacts", "get"],
+    ]
+
+
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c) or "mloop")
+def test_every_command_has_help_with_an_example(command: list[str]) -> None:
+    code, out, _ = mloop_cli(*command, "--help")
+    assert code == 0
+    assert "Usage" in out
+    if command:  # leaf commands show a worked example
+        leaf = command[-1] in {"init", "gc", "upgrade", "list", "show", "compare", "note", "get"}
+        assert not leaf or "Example: mloop" in out
+
+
+def test_console_script_is_installed() -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mloop"), "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("mloop ")
