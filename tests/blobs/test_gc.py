@@ -1,0 +1,125 @@
+"""Garbage collection of unreferenced blobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mloop.blobs import BlobStore, Digest, collect_garbage, hash_bytes
+from mloop.errors import IntegrityError, NotFound
+
+from .conftest import StoreCase
+
+NOW = timedelta(0)  # no grace period: everything unreferenced is garbage
+
+
+def stored(store: BlobStore) -> set[Digest]:
+    return set(store.iter_digests())
+
+
+@pytest.fixture
+def populated(store: BlobStore, tmp_path: Path) -> dict[str, Digest]:
+    """A root blob, a tree with two files (one shared with the root), and garbage."""
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_bytes(b"in the tree")
+    (folder / "sub" / "b.txt").write_bytes(b"root and tree")
+    return {
+        "root": store.put_bytes(b"root and tree"),
+        "tree": store.put_tree(folder),
+        "garbage1": store.put_bytes(b"garbage"),
+        "garbage2": store.put_bytes(b"more garbage!"),
+    }
+
+
+def test_dry_run_reports_garbage_and_deletes_nothing(
+    store: BlobStore, populated: dict[str, Digest]
+) -> None:
+    before = stored(store)
+
+    report = collect_garbage(store, [populated["root"]], [populated["tree"]], min_age=NOW)
+
+    assert set(report.unreferenced) == {populated["garbage1"], populated["garbage2"]}
+    assert report.unreferenced_bytes == len(b"garbage") + len(b"more garbage!")
+    assert report.referenced == 3  # root (= sub/b.txt), a.txt, the manifest
+    assert report.deleted is False
+    assert stored(store) == before
+
+
+def test_delete_keeps_everything_referenced(
+    store: BlobStore, populated: dict[str, Digest], tmp_path: Path
+) -> None:
+    report = collect_garbage(
+        store, [populated["root"]], [populated["tree"]], delete=True, min_age=NOW
+    )
+
+    assert report.deleted is True
+    assert stored(store) == {populated["root"], populated["tree"], hash_bytes(b"in the tree")}
+    store.checkout_tree(populated["tree"], tmp_path / "out")  # still complete
+    assert (tmp_path / "out" / "a.txt").read_bytes() == b"in the tree"
+
+
+def test_a_tree_keeps_its_files_without_any_root(
+    store: BlobStore, populated: dict[str, Digest]
+) -> None:
+    collect_garbage(store, [], [populated["tree"]], delete=True, min_age=NOW)
+
+    assert stored(store) == {
+        populated["tree"],
+        hash_bytes(b"in the tree"),
+        hash_bytes(b"root and tree"),
+    }
+
+
+def test_nothing_referenced_means_everything_goes(
+    store: BlobStore, populated: dict[str, Digest]
+) -> None:
+    report = collect_garbage(store, [], [], delete=True, min_age=NOW)
+
+    assert len(report.unreferenced) == 5
+    assert stored(store) == set()
+
+
+def test_fresh_blobs_are_kept_by_default(store: BlobStore, populated: dict[str, Digest]) -> None:
+    report = collect_garbage(store, [populated["root"]], [populated["tree"]], delete=True)
+
+    assert report.unreferenced == ()
+    assert set(report.too_recent) == {populated["garbage1"], populated["garbage2"]}
+    assert populated["garbage1"] in stored(store)
+
+
+def test_writes_in_progress_are_not_touched(case: StoreCase) -> None:
+    digest = case.store.put_bytes(b"complete")
+    in_progress = hash_bytes(b"being written")
+    case.write_raw(f"{in_progress.hex[:2]}/.tmp-5f3c", b"being wri")
+
+    report = collect_garbage(case.store, [digest], [], delete=True, min_age=NOW)
+
+    assert report.unreferenced == () and report.too_recent == ()
+    assert case.raw_exists(f"{in_progress.hex[:2]}/.tmp-5f3c")
+
+
+def test_a_missing_tree_stops_gc_before_deleting(
+    store: BlobStore, populated: dict[str, Digest]
+) -> None:
+    before = stored(store)
+    gone = hash_bytes(b"a manifest that was never stored")
+
+    with pytest.raises(NotFound, match=gone.hex):
+        collect_garbage(store, [], [populated["tree"], gone], delete=True, min_age=NOW)
+
+    assert stored(store) == before
+
+
+def test_a_corrupted_tree_stops_gc_before_deleting(
+    case: StoreCase, populated: dict[str, Digest]
+) -> None:
+    before = stored(case.store)
+    case.overwrite_object(populated["tree"].hex, b'{"format":"mloop.manifest/1","entries":[]}')
+
+    with pytest.raises(IntegrityError, match=populated["tree"].hex):
+        collect_garbage(case.store, [], [populated["tree"]], delete=True, min_age=NOW)
+
+    assert stored(case.store) == before
