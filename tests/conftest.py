@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from mloop.store import upgrade_store
 from mloop.tracking.client import Client
 
+pytest_plugins = ["s3server"]
+
 POSTGRES = os.environ.get("MLOOP_TEST_POSTGRES")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

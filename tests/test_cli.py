@@ -98,11 +98,20 @@ def test_artifacts_get_and_gc(workspace: Path) -> None:
     )
     assert code == 0 and (workspace / "copy.bin").read_bytes() == b"w" * 4096
     orphan = Client().blobs.put_bytes(b"nobody refers to me")
-    code, out, _ = mloop_cli("gc", "--json")
-    assert code == 0
+    code, out, _ = mloop_cli("gc")
+    assert code == 0 and "Kept 1 unreferenced blobs younger than 1h" in out
+    code, out, _ = mloop_cli("gc", "--min-age", "0", "--json")
     report = json.loads(out)
-    assert report["deleted"] is False  # dry run by default
-    assert Client().blobs.exists([orphan]) == {orphan}
+    assert report["unreferenced"] == [str(orphan)] and report["deleted"] is False
+    assert Client().blobs.exists([orphan]) == {orphan}  # a dry run deletes nothing
+    code, out, _ = mloop_cli("gc", "--min-age", "0", "--delete")
+    assert code == 0 and "Deleted 1 unreferenced blobs" in out
+    assert Client().blobs.exists([orphan]) == set()
+    target = str(workspace / "again.bin")
+    code, _, _ = mloop_cli("artifacts", "get", run.id[:8], "weights.bin", target)
+    assert code == 0  # everything referenced survived
+    code, _, err = mloop_cli("gc", "--min-age", "soon")
+    assert code == 2 and "not a duration" in err
 
 
 @pytest.mark.parametrize(
@@ -182,3 +191,28 @@ def test_console_script_is_installed() -> None:
         check=False,
     )
     assert done.returncode == 0 and done.stdout.startswith("mloop ")
+
+
+def test_an_altered_artifact_is_refused_not_returned(workspace: Path) -> None:
+    (workspace / "model.bin").write_bytes(b"good weights" * 100)
+    with mloop.start_run(capture_env=False) as run:
+        entry = mloop.log_artifact(workspace / "model.bin")
+    from mloop.blobs import Digest
+
+    stored = Client().blobs.local_path(Digest(entry.digest))
+    assert stored is not None
+    stored.chmod(0o644)
+    stored.write_bytes(b"evil weights" * 100)  # same size, different bytes
+    dest = workspace / "copy.bin"
+    code, _, err = mloop_cli("artifacts", "get", run.id, "model.bin", str(dest))
+    assert code == 7 and entry.digest in err and "Traceback" not in err
+    assert not dest.exists()
+    assert Client().get_run(run.id).status.value == "FINISHED"  # the record is intact
+
+
+def test_a_file_that_is_not_an_mloop_database(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"\x00not sqlite at all" * 64)
+    code, _, err = mloop_cli("--uri", f"sqlite:///{bogus}", "runs", "list")
+    assert code == 2 and "not an mloop database" in err
+    assert bogus.read_bytes() == b"\x00not sqlite at all" * 64

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import textwrap
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,6 +184,23 @@ def test_environment_and_git_state_are_captured(
     assert "SQLAlchemy==" in packages or "sqlalchemy==" in packages.lower()
 
 
+@pytest.mark.postgres
+def test_without_a_blob_store_runs_still_track(
+    make_store_uri: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLOOP_BLOBS", raising=False)
+    store_uri = make_store_uri("postgres")  # a SQLite store always has a blob folder beside it
+    with Client(store_uri) as client, mloop.start_run(client=client) as run:
+        mloop.log_metric("loss", 0.5)
+    with Client(store_uri) as client:
+        stored = client.get_run(run.id)
+        assert stored.metrics == {"loss": 0.5}
+        assert "MLOOP_BLOBS" in stored.tags["mloop.env.files_skipped"]
+        assert "mloop.env.python" in stored.tags
+        with pytest.raises(InvalidArgument, match="set MLOOP_BLOBS"):
+            client.log_dict(run.id, {"a": 1}, "a.json")
+
+
 def _script(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent(body))
@@ -219,3 +240,45 @@ def test_a_script_that_crashes_leaves_a_failed_run(workspace: Path) -> None:
     assert done.returncode == 1 and "diverged" in done.stderr
     run = Client().get_run(done.stdout.strip())
     assert run.status == RunStatus.FAILED and run.metrics == {"loss": 1.0}
+
+
+@pytest.mark.s3
+def test_artifacts_go_to_s3_when_mloop_blobs_says_so(s3_server: Any, workspace: Path) -> None:
+    from mloop.blobs import open_blobs
+
+    prefix = f"{s3_server.bucket}/tracking-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "MLOOP_BLOBS": f"s3://{prefix}",
+        "AWS_ACCESS_KEY_ID": s3_server.storage_options["key"],
+        "AWS_SECRET_ACCESS_KEY": s3_server.storage_options["secret"],
+        "FSSPEC_S3_ENDPOINT_URL": s3_server.endpoint_url,
+    }
+    (workspace / "weights.bin").write_bytes(b"w" * 10_000)
+    script = workspace / "train.py"
+    script.write_text(
+        textwrap.dedent("""
+        import mloop
+        with mloop.start_run() as run:
+            mloop.log_artifact("weights.bin")
+        out = mloop.Client().download_artifact(run.id, "weights.bin", "back.bin")
+        print(run.id, out.stat().st_size)
+    """)
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[1] == "10000"
+    remote = open_blobs(f"s3://{prefix}", s3_server.storage_options)
+    digests = {str(d) for d in remote.iter_digests()}
+    from mloop.blobs import hash_bytes
+
+    assert str(hash_bytes(b"w" * 10_000)) in digests  # the artifact itself is in the bucket
+    assert not any((workspace / ".mloop" / "blobs").iterdir())  # nothing went to the local folder

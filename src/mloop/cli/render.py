@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from rich.console import Console
 
+from mloop.blobs import Digest
+from mloop.errors import InvalidArgument
 from mloop.store.entities import Run
 
 
@@ -31,6 +33,25 @@ def duration(run: Run) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``30m``, ``2h``, ``1d`` or ``0``."""
+    text = text.strip().lower()
+    if text == "0":
+        return timedelta(0)
+    try:
+        amount, unit = float(text[:-1]), _UNITS[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise InvalidArgument(
+            f"{text!r} is not a duration: use e.g. 90s, 30m, 2h, 1d or 0"
+        ) from None
+    if amount < 0:
+        raise InvalidArgument(f"duration {text!r} must not be negative")
+    return timedelta(seconds=amount * unit)
+
+
 def number(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         return str(value)
@@ -49,6 +70,8 @@ def print_json(console: Console, data: Any) -> None:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Digest):
+        return str(value)
     if is_dataclass(value) and not isinstance(value, type):
         return _plain(asdict(value))
     if isinstance(value, dict):

@@ -54,6 +54,14 @@ def gc(
     delete: Annotated[
         bool, typer.Option("--delete", help="Really delete (default: dry run).")
     ] = False,
+    min_age: Annotated[
+        str,
+        typer.Option(
+            "--min-age",
+            help="Keep unreferenced blobs younger than this (e.g. 30m, 2h, 1d, 0): "
+            "a run may be about to reference them.",
+        ),
+    ] = "1h",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find blobs that no run, dataset or model references; delete them with --delete.
@@ -62,13 +70,18 @@ def gc(
              mloop gc --delete   (removes it)
     """
     st = state(ctx)
-    report = st.client().garbage_collect(delete=delete)
+    report = st.client().garbage_collect(delete=delete, min_age=render.parse_duration(min_age))
     if as_json:
         render.print_json(st.console, report)
         return
     count, size = len(report.unreferenced), report.unreferenced_bytes
+    if report.too_recent:
+        st.console.print(
+            f"Kept {len(report.too_recent)} unreferenced blobs younger than {min_age} "
+            "(see --min-age)."
+        )
     if not count:
-        st.console.print("Nothing to collect: every blob is referenced.")
+        st.console.print("Nothing to collect.")
     elif delete:
         st.console.print(f"Deleted {count} unreferenced blobs ({size:,} bytes).")
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 TAG_PREFIX = "mloop."
 DIFF_ARTIFACT = "_mloop/git.diff"
 PACKAGES_ARTIFACT = "_mloop/requirements.txt"
+SKIPPED_TAG = "mloop.env.files_skipped"
 
 
 @dataclass(frozen=True, slots=True)

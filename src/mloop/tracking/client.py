@@ -9,6 +9,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +33,7 @@ from mloop.store import (
     open_store,
 )
 from mloop.tracking import artifacts
-from mloop.tracking.capture import capture
+from mloop.tracking.capture import SKIPPED_TAG, Capture, capture
 
 
 def now_ms() -> int:
@@ -100,6 +101,9 @@ class Client:
         """Start a run; with ``capture_env`` it records git state, command, Python and packages."""
         exp = self.experiment(experiment)
         env = capture() if capture_env else None
+        if env is not None and not self._has_blobs():
+            # Tracking must not fail for want of a blob store: keep the tags, say what is missing.
+            env = Capture({**env.tags, SKIPPED_TAG: "no blob store configured (MLOOP_BLOBS)"})
         all_tags = {**(env.tags if env else {}), **(tags or {})}
         run = self.store.runs.create(
             exp.id,
@@ -211,10 +215,17 @@ class Client:
         entries = self.store.runs.artifacts(run_id)
         return artifacts.download(self.blobs, entries, wanted, Path(dest))
 
-    def garbage_collect(self, *, delete: bool = False) -> GcReport:
-        """Find (and with ``delete``, remove) blobs that nothing references."""
+    def garbage_collect(
+        self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
+    ) -> GcReport:
+        """Find (and with ``delete``, remove) blobs that nothing references.
+
+        Blobs younger than ``min_age`` are kept: a writer may be about to reference them.
+        """
         files, trees = self.store.runs.blob_references()
-        return collect_garbage(self.blobs, map(Digest, files), map(Digest, trees), delete=delete)
+        return collect_garbage(
+            self.blobs, map(Digest, files), map(Digest, trees), delete=delete, min_age=min_age
+        )
 
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:
@@ -228,6 +239,9 @@ class Client:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def _has_blobs(self) -> bool:
+        return self._blobs_arg is not None or self.settings.blobs is not None
 
     def _log_bytes(
         self, run_id: str, content: bytes, artifact_path: str, *, internal: bool = False
