@@ -46,7 +46,7 @@ def test_runs_list_filters_orders_and_prints_json(two_runs: list[str]) -> None:
     )
     assert code == 0 and "lr-0.01" in out and "lr-0.1 " not in out
     code, out, _ = mloop_cli("runs", "list", "--json", "-o", "metrics.acc ASC")
-    rows = json.loads(out)
+    rows = json.loads(out)["runs"]
     assert [r["name"] for r in rows] == ["lr-0.1", "lr-0.01"]
     assert rows[0]["params"] == {"lr": "0.1", "depth": "3"}
 
@@ -145,8 +145,8 @@ def test_debug_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLOOP_URI", raising=False)
     result = runner.invoke(app, ["--debug", "runs", "list"])
-    assert result.exit_code != 0 and result.exception is not None
-    assert type(result.exception).__name__ == "NotFound"
+    assert result.exit_code == 3  # the same exit code as without --debug
+    assert "Traceback" in result.stderr and "NotFound" in result.stderr
 
 
 def test_db_upgrade_on_a_uri(tmp_path: Path) -> None:
@@ -216,3 +216,35 @@ def test_a_file_that_is_not_an_mloop_database(tmp_path: Path) -> None:
     code, _, err = mloop_cli("--uri", f"sqlite:///{bogus}", "runs", "list")
     assert code == 2 and "not an mloop database" in err
     assert bogus.read_bytes() == b"\x00not sqlite at all" * 64
+
+
+def test_init_with_a_uri_remembers_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOOP_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    shared = tmp_path / "shared.db"
+    code, _, err = mloop_cli("--uri", f"sqlite:///{shared}", "init", "w2")
+    assert code == 0, err
+    monkeypatch.chdir(tmp_path / "w2")
+    with mloop.start_run(capture_env=False) as run:
+        mloop.log_metric("x", 1.0)
+    assert Client(f"sqlite:///{shared}").get_run(run.id).metrics == {"x": 1.0}
+    assert not (tmp_path / "w2" / ".mloop" / "mloop.db").exists()
+
+
+def test_markup_in_user_text_is_shown_literally(two_runs: list[str]) -> None:
+    mloop_cli("runs", "note", two_runs[0], "try [bold]x[/bold]", "--outcome", "inconclusive")
+    code, out, _ = mloop_cli("runs", "show", two_runs[0])
+    assert code == 0
+    assert "(inconclusive): try [bold]x[/bold]" in out
+
+
+def test_runs_list_json_pages(two_runs: list[str]) -> None:
+    first = json.loads(mloop_cli("runs", "list", "--json", "-n", "1")[1])
+    assert len(first["runs"]) == 1 and first["next_page_token"]
+    second = json.loads(
+        mloop_cli("runs", "list", "--json", "-n", "1", "--page-token", first["next_page_token"])[1]
+    )
+    assert len(second["runs"]) == 1 and second["next_page_token"] is None
+    assert {first["runs"][0]["id"], second["runs"][0]["id"]} == set(two_runs)
+    code, _, err = mloop_cli("runs", "list", "-n", "0")
+    assert code == 2 and "--max" in err

@@ -71,6 +71,12 @@ def test_unsupported_uri_scheme(tmp_path: Path) -> None:
         resolve_settings("mysql://h/db", cwd=tmp_path, env={})
 
 
+def test_a_workspace_can_point_at_another_store(tmp_path: Path) -> None:
+    create_workspace(tmp_path, uri="sqlite:////srv/shared.db", blobs="s3://ml/blobs")
+    settings = resolve_settings(cwd=tmp_path, env={})
+    assert (settings.uri, settings.blobs) == ("sqlite:////srv/shared.db", "s3://ml/blobs")
+
+
 def test_init_twice_is_refused(tmp_path: Path) -> None:
     create_workspace(tmp_path)
     with pytest.raises(AlreadyExists):

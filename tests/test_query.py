@@ -85,8 +85,8 @@ def assert_invalid(text: str, position: int, phrase: str) -> str:
         ("attributes.name LIKE 'x%'", Compare(Field("attributes", "name"), "LIKE", "x%")),
         ("attributes.user != 'ann'", Compare(Field("attributes", "user"), "!=", "ann")),
         (
-            "attributes.experiment_id IN ('1', '2')",
-            Compare(Field("attributes", "experiment_id"), "IN", ("1", "2")),
+            "attributes.experiment_id IN (1, 2)",
+            Compare(Field("attributes", "experiment_id"), "IN", (1.0, 2.0)),
         ),
         ("attributes.parent_id = 'p'", Compare(Field("attributes", "parent_id"), "=", "p")),
         ("attributes.end_time < 5", Compare(Field("attributes", "end_time"), "<", 5.0)),
@@ -309,7 +309,9 @@ def test_syntax_errors_point_at_the_problem(text: str, position: int, phrase: st
         ("attributes.start_time > 'soon'", 24, "takes milliseconds since the epoch or an ISO"),
         ("attributes.start_time LIKE '2024%'", 22, "does not take LIKE"),
         ("attributes.name < 'b'", 16, "strings cannot be ordered"),
-        ("attributes.experiment_id = 3", 27, "quote it: '3'"),
+        ("attributes.experiment_id = '3'", 27, "takes a number, found '3'; remove the quotes"),
+        ("attributes.experiment_id = 1.5", 27, "takes a whole number, found 1.5"),
+        ("attributes.experiment_id LIKE '1%'", 25, "does not take LIKE"),
     ],
 )
 def test_type_errors_name_the_field_and_what_it_takes(
@@ -416,7 +418,7 @@ NUMERIC_OPS: tuple[Op, ...] = ("=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN")
 KEYS = st.one_of(st.from_regex(r"[A-Za-z0-9_\-./:]+", fullmatch=True), st.text(min_size=1))
 STRINGS = st.one_of(st.text(), st.text(alphabet="'\"`\\ %_aé名\n"))
 NUMBERS = st.floats(allow_nan=False, allow_infinity=False)
-STRING_ATTRIBUTES = ("run_id", "name", "user", "experiment_id", "parent_id")
+STRING_ATTRIBUTES = ("run_id", "name", "user", "parent_id")
 
 
 def comparisons(
@@ -450,6 +452,11 @@ COMPARES = st.one_of(
         fields("attributes", st.sampled_from(("start_time", "end_time"))), NUMERIC_OPS, NUMBERS
     ),
     comparisons(fields("attributes", st.sampled_from(STRING_ATTRIBUTES)), STRING_OPS, STRINGS),
+    comparisons(
+        st.just(Field("attributes", "experiment_id")),
+        ("=", "!=", "IN", "NOT IN"),
+        st.integers(0, 10**9).map(float),
+    ),
 )
 
 

@@ -196,3 +196,14 @@ def test_malformed_filters_point_at_the_position(store: Store, text: str, positi
     with pytest.raises(InvalidArgument) as error:
         store.runs.search(RunQuery(filter=text))
     assert f"position {position}" in str(error.value)
+
+
+def test_experiment_id_filters_by_the_integer_id(store: Store) -> None:
+    first = store.experiments.ensure("first")
+    second = store.experiments.ensure("second")
+    a = store.runs.create(first.id, name="a", user="u", start_time=1).id
+    b = store.runs.create(second.id, name="b", user="u", start_time=2).id
+    found = store.runs.search(RunQuery(filter=f"attributes.experiment_id = {second.id}")).items
+    assert [r.id for r in found] == [b]
+    both = f"attributes.experiment_id IN ({first.id}, {second.id})"
+    assert {r.id for r in store.runs.search(RunQuery(filter=both)).items} == {a, b}

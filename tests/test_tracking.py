@@ -282,3 +282,86 @@ def test_artifacts_go_to_s3_when_mloop_blobs_says_so(s3_server: Any, workspace: 
 
     assert str(hash_bytes(b"w" * 10_000)) in digests  # the artifact itself is in the bucket
     assert not any((workspace / ".mloop" / "blobs").iterdir())  # nothing went to the local folder
+
+
+@pytest.mark.parametrize("step", [1.5, "3", True, None], ids=repr)
+def test_a_bad_step_is_refused_at_the_call_and_loses_nothing_else(
+    client: Client, step: object
+) -> None:
+    with mloop.start_run(client=client) as run:
+        if step is None:
+            mloop.log_metric("x", 1.0, step=3)
+        else:
+            with pytest.raises(InvalidArgument, match="step must be an integer"):
+                mloop.log_metric("x", 1.0, step=step)  # type: ignore[arg-type]
+        mloop.log_metric("ok", 2.0)
+    assert client.get_run(run.id).metrics["ok"] == 2.0
+
+
+def test_numpy_integer_steps_are_steps(client: Client) -> None:
+    np = pytest.importorskip("numpy")
+    with mloop.start_run(client=client) as run:
+        for step in np.arange(3):
+            mloop.log_metric("loss", 1.0, step=step)
+    assert [p.step for p in client.get_metric_history(run.id, "loss")] == [0, 1, 2]
+
+
+def test_ending_a_run_inside_with_stops_it_accepting_metrics(client: Client) -> None:
+    with mloop.start_run(client=client) as run:
+        run.end()
+        assert mloop.active_run() is None
+        with pytest.raises(InvalidArgument, match="no active run"):
+            mloop.log_metric("late", 1.0)
+        with pytest.raises(InvalidArgument, match="has ended"):
+            run.log_metric("late", 1.0)
+    assert client.get_run(run.id).status == RunStatus.FINISHED
+
+
+@pytest.mark.parametrize(
+    ("code", "status"), [(0, RunStatus.FINISHED), (None, RunStatus.FINISHED), (2, RunStatus.FAILED)]
+)
+def test_sys_exit_zero_is_a_finished_run(
+    client: Client, code: int | None, status: RunStatus
+) -> None:
+    with pytest.raises(SystemExit), mloop.start_run(client=client) as run:
+        sys.exit(code)
+    assert client.get_run(run.id).status == status
+
+
+def test_child_runs_join_their_parents_experiment(client: Client) -> None:
+    with mloop.start_run(experiment="search", client=client) as parent:
+        with mloop.start_run() as child:
+            pass
+        with mloop.start_run(experiment="elsewhere") as other:
+            pass
+    experiment = client.get_run(parent.id).experiment_id
+    assert client.get_run(child.id).experiment_id == experiment
+    assert client.get_run(other.id).experiment_id != experiment
+    assert {r.id for r in client.search_runs(experiments=["search"]).items} == {parent.id, child.id}
+
+
+def test_order_by_accepts_a_single_string(client: Client) -> None:
+    for acc in (0.2, 0.9):
+        with mloop.start_run(client=client):
+            mloop.log_metric("acc", acc)
+    runs = client.search_runs(order_by="metrics.acc DESC").items
+    assert [r.metrics["acc"] for r in runs] == [0.9, 0.2]
+
+
+def test_download_destinations(client: Client, tmp_path: Path) -> None:
+    folder = tmp_path / "report"
+    (folder / "plots").mkdir(parents=True)
+    (folder / "plots" / "a.svg").write_text("<svg/>")
+    (tmp_path / "m.bin").write_bytes(b"m")
+    with mloop.start_run(client=client) as run:
+        mloop.log_artifact(folder)
+        mloop.log_artifact(tmp_path / "m.bin")
+    out = tmp_path / "out"
+    written = client.download_artifact(run.id, "m.bin", f"{out}/new/")  # a slash means "into"
+    assert written == out / "new" / "m.bin" and written.read_bytes() == b"m"
+    sub = client.download_artifact(run.id, "report/plots", out / "plots-copy")
+    assert (sub / "a.svg").read_text() == "<svg/>"
+    (out / "taken.txt").write_text("mine")
+    with pytest.raises(InvalidArgument, match=r"folder artifact 'report'.*a file"):
+        client.download_artifact(run.id, "report", out / "taken.txt")
+    assert (out / "taken.txt").read_text() == "mine"

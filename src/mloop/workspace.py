@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mloop.errors import AlreadyExists, InvalidArgument
@@ -30,15 +31,21 @@ def find_workspace(start: Path) -> Path | None:
     return None
 
 
-def create_workspace(folder: Path) -> Path:
-    """Create ``folder/.mloop`` with its blob folder and a commented settings file."""
-    if not folder.is_dir():
-        raise InvalidArgument(f"cannot create a workspace in {folder}: it is not a folder")
+def create_workspace(folder: Path, *, uri: str | None = None, blobs: str | None = None) -> Path:
+    """Create ``folder/.mloop`` with its blob folder and a settings file.
+
+    ``uri`` and ``blobs``, when given, are written into the settings file.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise InvalidArgument(f"cannot create a workspace in {folder}: it is a file")
     home = folder / DIRNAME
     if (home / CONFIG).exists():
         raise AlreadyExists(f"{folder} is already an mloop workspace ({home})")
     (home / BLOBS).mkdir(parents=True, exist_ok=True)
-    (home / CONFIG).write_text(_CONFIG_TEMPLATE, encoding="utf-8")
+    chosen = "".join(
+        f"{key} = {json.dumps(value)}\n" for key, value in (("uri", uri), ("blobs", blobs)) if value
+    )
+    (home / CONFIG).write_text(_CONFIG_TEMPLATE + chosen, encoding="utf-8")
     (home / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     return home
 

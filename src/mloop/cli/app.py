@@ -8,7 +8,8 @@ shows the traceback instead.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+import traceback
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,16 +29,21 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except MloopError as error:
-            obj = ctx.obj
-            if isinstance(obj, State) and obj.debug:
-                raise
-            Console(stderr=True, highlight=False, soft_wrap=True).print(
-                f"[red]error:[/red] {escape(str(error))}"
-            )
-            raise SystemExit(exit_code(error)) from None
+            _fail(ctx, str(error), exit_code(error))
+        except OSError as error:  # a file or folder the user named: still one line
+            _fail(ctx, str(error), 1)
         finally:
             if isinstance(ctx.obj, State):
                 ctx.obj.close()
+
+
+def _fail(ctx: Any, message: str, code: int) -> NoReturn:
+    """One line on stderr and the exit code; with --debug the traceback first."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if isinstance(ctx.obj, State) and ctx.obj.debug:
+        err.print(traceback.format_exc(), markup=False)
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise SystemExit(code) from None
 
 
 app = typer.Typer(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,7 +42,9 @@ def get(
     path: Annotated[
         str, typer.Argument(help="Artifact path: a file, a folder, or a file in a folder.")
     ],
-    dest: Annotated[Path, typer.Argument(help="Where to write it (into it, if it is a folder).")],
+    dest: Annotated[
+        str, typer.Argument(help="Where to write it; into it if it is a folder or ends with /.")
+    ],
 ) -> None:
     """Download an artifact; every byte is verified against its digest.
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+from rich.markup import escape
 from rich.table import Table
 
 from mloop.cli import render
@@ -21,9 +24,9 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
         render.print_json(st.console, {"run": run, "artifacts": artifacts, "notes": notes})
         return
     out = st.console
-    out.print(f"[bold]{run.name}[/bold]  [dim]{run.id}[/dim]")
+    out.print(f"[bold]{escape(run.name)}[/bold]  [dim]{run.id}[/dim]")
     out.print(
-        f"status [{render.status_style(run.status)}]{run.status}[/]   user {run.user}   "
+        f"status [{render.status_style(run.status)}]{run.status}[/]   user {escape(run.user)}   "
         f"started {render.when(run.start_time)}   duration {render.duration(run)}"
     )
     if run.parent_id:
@@ -41,13 +44,13 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
             "artifact", "size", "digest", title="Artifacts", title_justify="left", box=None
         )
         for a in artifacts:
-            table.add_row(a.path + ("/" if a.is_dir else ""), f"{a.size:,}", a.digest[:12])
+            table.add_row(escape(a.path) + ("/" if a.is_dir else ""), f"{a.size:,}", a.digest[:12])
         out.print(table)
     if notes:
         out.print("[bold]Notes[/bold]")
         for n in notes:
-            outcome = f" [{n.outcome.value}]" if n.outcome else ""
-            out.print(f"  {render.when(n.created_at)} {n.user}{outcome}: {n.text}")
+            outcome = f" ({n.outcome.value})" if n.outcome else ""
+            out.print(f"  {render.when(n.created_at)} {escape(n.user)}{outcome}: {escape(n.text)}")
 
 
 def _pairs(st: State, title: str, values: dict[str, str]) -> None:
@@ -59,7 +62,7 @@ def _pairs(st: State, title: str, values: dict[str, str]) -> None:
     table.add_column(style="cyan")
     table.add_column(overflow="fold")
     for key in sorted(values):
-        table.add_row(key, values[key])
+        table.add_row(escape(key), escape(values[key]))
     st.console.print(table)
 
 
@@ -70,35 +73,36 @@ def compare_runs(st: State, refs: list[str], *, as_json: bool) -> None:
     runs = [client.get_run(ref) for ref in refs]
     rows = _comparison(runs)
     if as_json:
-        render.print_json(
-            st.console,
-            {
-                "runs": [r.id for r in runs],
-                "rows": [{"key": k, "values": v, "differs": d} for k, v, d in rows],
-            },
-        )
+        body = [{"key": key, "values": values, "differs": differs} for key, values, differs in rows]
+        render.print_json(st.console, {"runs": [r.id for r in runs], "rows": body})
         return
-    table = Table(
-        "", *(f"{r.name}\n[dim]{r.id[:8]}[/dim]" for r in runs), box=None, header_style="bold"
-    )
+    headers = (f"{escape(r.name)}\n[dim]{r.id[:8]}[/dim]" for r in runs)
+    table = Table("", *headers, box=None, header_style="bold")
     for key, values, differs in rows:
-        style = "bold yellow" if differs else None
-        marker = " ≠" if differs else ""
-        table.add_row(key + marker, *values, style=style)
+        cells = [escape(_shown(v)) for v in values]
+        table.add_row(
+            escape(key) + (" ≠" if differs else ""),
+            *cells,
+            style="bold yellow" if differs else None,
+        )
     st.console.print(table)
 
 
-def _comparison(runs: list[Run]) -> list[tuple[str, list[str], bool]]:
-    rows: list[tuple[str, list[str], bool]] = []
+Value = str | float | None
+
+
+def _comparison(runs: list[Run]) -> list[tuple[str, list[Value], bool]]:
+    """(field, value per run, whether they differ) for every param and metric."""
+    rows: list[tuple[str, list[Value], bool]] = []
     for kind in ("params", "metrics"):
-        keys = sorted({k for r in runs for k in getattr(r, kind)})
-        for key in keys:
-            values = [_value(getattr(r, kind).get(key)) for r in runs]
-            rows.append((f"{kind}.{key}", values, len(set(values)) > 1))
+        for key in sorted({k for r in runs for k in getattr(r, kind)}):
+            values: list[Value] = [getattr(r, kind).get(key) for r in runs]
+            distinct = {"nan" if isinstance(v, float) and math.isnan(v) else v for v in values}
+            rows.append((f"{kind}.{key}", values, len(distinct) > 1))
     return rows
 
 
-def _value(value: str | float | None) -> str:
+def _shown(value: Value) -> str:
     if value is None:
         return "-"
     return value if isinstance(value, str) else render.number(value)

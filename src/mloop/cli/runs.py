@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mloop.cli import render
@@ -38,48 +40,62 @@ def list_runs(
         str | None,
         typer.Option("--columns", "-c", help="Comma-separated, e.g. 'name,params.lr,metrics.acc'."),
     ] = None,
-    max_results: Annotated[int, typer.Option("--max", "-n", help="At most this many runs.")] = 50,
+    max_results: Annotated[
+        int, typer.Option("--max", "-n", min=1, max=50_000, help="At most this many runs.")
+    ] = 50,
+    page_token: Annotated[
+        str | None, typer.Option("--page-token", help="Continue from a --json next_page_token.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List runs, newest first.
 
     Filters combine params.KEY, metrics.KEY (latest value), tags.KEY and
-    attributes.status|name|user|start_time|end_time|run_id with = != < <= > >=
-    LIKE ILIKE IN, AND, OR and parentheses.
+    attributes.status|name|user|start_time|end_time|run_id|experiment_id with
+    = != < <= > >= LIKE ILIKE IN, AND, OR and parentheses.
 
     Example: mloop runs list -f "metrics.acc > 0.9 OR params.model = 'rf'" -o "metrics.acc DESC"
     """
     st = state(ctx)
     page = st.client().search_runs(
-        filter, experiments=experiment, order_by=order_by or (), max_results=max_results
+        filter,
+        experiments=experiment,
+        order_by=order_by or (),
+        max_results=max_results,
+        page_token=page_token,
     )
     if as_json:
-        render.print_json(st.console, page.items)
+        render.print_json(st.console, {"runs": page.items, "next_page_token": page.next_token})
         return
     if not page.items:
-        st.console.print(
-            "No runs match." if filter else "No runs yet: start one with mloop.start_run()."
-        )
+        empty = "No runs match." if filter else "No runs yet: start one with mloop.start_run()."
+        st.console.print(empty)
         return
-    wanted = columns.split(",") if columns else _default_columns(page.items)
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in wanted:
-        kind, _, key = column.strip().partition(".")
-        style = _HEADER_STYLES.get(kind, "bold")
-        table.add_column(
-            key if kind in _HEADER_STYLES else column.strip(),
-            header_style=style,
-            no_wrap=True,
-            overflow="ellipsis",
-            min_width=_MIN_WIDTHS.get(column.strip()),
-        )
-    for run in page.items:
-        table.add_row(*(_cell(run, column.strip()) for column in wanted))
-    st.console.print(table)
-    if any(column.startswith(tuple(_HEADER_STYLES)) for column in wanted):
-        st.console.print("[dim]columns: [magenta]metrics[/] [cyan]params[/] [green]tags[/][/dim]")
+    wanted = [c.strip() for c in columns.split(",")] if columns else _default_columns(page.items)
+    _print_table(st.console, page.items, wanted)
     if page.next_token:
         st.console.print(f"[dim]showing the first {max_results}; raise --max to see more[/dim]")
+
+
+def _print_table(console: Console, runs: list[Run], wanted: list[str]) -> None:
+    """Metric, param and tag columns are headed by their bare key in colour, or in full without."""
+    colour = console.color_system is not None
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in wanted:
+        kind, _, key = column.partition(".")
+        coloured = colour and kind in _HEADER_STYLES
+        table.add_column(
+            escape(key if coloured else column),
+            header_style=_HEADER_STYLES.get(kind, "bold") if coloured else "bold",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=_MIN_WIDTHS.get(column),
+        )
+    for run in runs:
+        table.add_row(*(_cell(run, column) for column in wanted))
+    console.print(table)
+    if colour and any(column.startswith(tuple(_HEADER_STYLES)) for column in wanted):
+        console.print("[dim]columns: [magenta]metrics[/] [cyan]params[/] [green]tags[/][/dim]")
 
 
 def _default_columns(runs: list[Run]) -> list[str]:
@@ -102,9 +118,9 @@ def _cell(run: Run, column: str) -> str:
         value = run.metrics.get(key)
         return "" if value is None else render.number(value)
     if kind in ("params", "param") and key:
-        return run.params.get(key, "")
+        return escape(run.params.get(key, ""))
     if kind in ("tags", "tag") and key:
-        return run.tags.get(key, "")
+        return escape(run.tags.get(key, ""))
     attribute = key if kind in ("attributes", "attr") else column
     match attribute:
         case "id" | "run_id":
@@ -118,7 +134,7 @@ def _cell(run: Run, column: str) -> str:
         case "duration":
             return render.duration(run)
         case "name" | "user" | "parent_id" | "experiment_id":
-            return str(getattr(run, attribute) or "")
+            return escape(str(getattr(run, attribute) or ""))
     return ""
 
 

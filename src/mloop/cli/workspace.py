@@ -10,7 +10,7 @@ import typer
 from mloop import workspace as ws
 from mloop.cli import render
 from mloop.cli.state import state
-from mloop.config import resolve_settings
+from mloop.config import normalise_uri, resolve_settings
 from mloop.store import upgrade_store
 
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
@@ -24,13 +24,21 @@ def init(
 ) -> None:
     """Create an mloop workspace (.mloop/ with a SQLite database and a blob folder).
 
-    Every mloop command run in this folder or below uses it, like git.
+    Every mloop command run in this folder or below uses it, like git. With
+    --uri / --blobs the workspace keeps its metadata or blobs elsewhere and
+    remembers where in .mloop/config.toml.
 
     Example: mloop init
+             mloop --uri postgresql://me@db.internal/mloop --blobs s3://ml/blobs init
     """
     st = state(ctx)
-    home = ws.create_workspace(path.resolve())
-    upgrade_store(st.uri or ws.database_uri(path.resolve()))
+    folder = path.resolve()
+    uri = normalise_uri(st.uri) if st.uri else None
+    if uri is not None:
+        upgrade_store(uri)  # a shared store must work before the workspace points at it
+    home = ws.create_workspace(folder, uri=uri, blobs=st.blobs)
+    if uri is None:
+        upgrade_store(ws.database_uri(folder))
     st.console.print(f"Initialised an mloop workspace in {home}")
 
 
@@ -38,7 +46,7 @@ def init(
 def db_upgrade(ctx: typer.Context) -> None:
     """Create the schema or migrate it to this version of mloop.
 
-    Example: mloop db upgrade --uri postgresql://mloop@db.internal/mloop
+    Example: mloop --uri postgresql://mloop@db.internal/mloop db upgrade
     """
     st = state(ctx)
     uri = resolve_settings(st.uri, st.blobs).uri
@@ -87,5 +95,5 @@ def gc(
     else:
         st.console.print(
             f"{count} unreferenced blobs ({size:,} bytes) would be deleted: "
-            "run `mloop gc --delete`."
+            f"run `mloop gc --delete{'' if min_age == '1h' else ' --min-age ' + min_age}`."
         )

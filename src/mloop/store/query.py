@@ -34,7 +34,8 @@ What each field accepts::
     attributes.start_time     = != < <= > >= IN NOT IN   milliseconds since the epoch, or an
     attributes.end_time                                  ISO-8601 string such as '2024-05-01'
                                                          or '2024-05-01T12:30:00+02:00'
-    attributes.run_id, name, user, experiment_id, parent_id
+    attributes.experiment_id  = != IN NOT IN             whole numbers (mloop experiments list)
+    attributes.run_id, name, user, parent_id
                               = != LIKE ILIKE IN NOT IN  strings
 
 Attribute names and statuses may be written in any case; a date or time without
@@ -136,13 +137,14 @@ _NUMERIC_OPS: tuple[Op, ...] = ("=", "!=", *_ORDERING, "IN", "NOT IN")
 _STRING_OPS: tuple[Op, ...] = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 
 # What a field compares with: its "sort" decides the operators and value types it takes.
-_Sort: TypeAlias = Literal["metrics", "params", "string", "status", "time"]
+_Sort: TypeAlias = Literal["metrics", "params", "string", "status", "time", "id"]
 _OPS_BY_SORT: dict[_Sort, tuple[Op, ...]] = {
     "metrics": _NUMERIC_OPS,
     "params": (*_STRING_OPS, *_ORDERING),
     "string": _STRING_OPS,
     "status": ("=", "!=", "IN", "NOT IN"),
     "time": _NUMERIC_OPS,
+    "id": ("=", "!=", "IN", "NOT IN"),
 }
 _MAX_DEPTH = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -404,6 +406,8 @@ class _Parser:
             raise _Fail(pos, f"{name} takes a number{with_op}, found {src}{hint}")
         if wants == "string" and isinstance(value, float):
             raise _Fail(pos, f"{name} takes a string{with_op}, found {src}; quote it: '{src}'")
+        if sort == "id" and isinstance(value, float) and not value.is_integer():
+            raise _Fail(pos, f"{name} takes a whole number, found {src}")
         if sort == "status" and isinstance(value, str):
             if value.upper() not in STATUSES:
                 raise _Fail(pos, f"{name} is one of {', '.join(STATUSES)}, found {src}")
@@ -416,11 +420,13 @@ def _sort(field: Field) -> _Sort:
         return "string" if field.kind == "tags" else field.kind
     if field.key == "status":
         return "status"
+    if field.key == "experiment_id":
+        return "id"
     return "time" if field.key in ("start_time", "end_time") else "string"
 
 
 def _wanted(sort: _Sort, op: Op) -> Literal["number", "string", "either"]:
-    if sort in ("metrics", "time"):
+    if sort in ("metrics", "time", "id"):
         return "number"
     if sort != "params":
         return "string"

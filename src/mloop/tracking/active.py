@@ -9,32 +9,42 @@ written at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from mloop.errors import InvalidArgument
 from mloop.store import validate
 from mloop.store.entities import ArtifactEntry, MetricPoint, Run, RunStatus
 from mloop.tracking.buffer import MetricBuffer
-from mloop.tracking.client import Client, metric_value
+from mloop.tracking.client import Client, integer, metric_value
 
 
 class ActiveRun:
-    def __init__(self, client: Client, run: Run) -> None:
+    def __init__(
+        self, client: Client, run: Run, on_end: Callable[[ActiveRun], None] | None = None
+    ) -> None:
         self.client = client
         self.run = run
         self.id = run.id
         self._steps: dict[str, int] = {}
         self._buffer = MetricBuffer(lambda points: client.log_metrics(run.id, points))
+        self._on_end = on_end
         self._ended = False
 
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
         """Buffer one point; without ``step`` each key counts 0, 1, 2, ... on its own."""
+        if self._ended:
+            raise InvalidArgument(f"run {self.id} has ended: start a new run to log more")
         if type(value) is not float:
             value = metric_value(key, value)
+        if step is not None and type(step) is not int:
+            step = integer(key, "step", step)
+        if timestamp is not None and type(timestamp) is not int:
+            timestamp = integer(key, "timestamp", timestamp)
         steps = self._steps
         if step is None:
             last = steps.get(key)
@@ -81,7 +91,11 @@ class ActiveRun:
         try:
             self._buffer.close()
         finally:
-            self.client.end_run(self.id, status)
+            try:
+                self.client.end_run(self.id, status)
+            finally:
+                if self._on_end is not None:
+                    self._on_end(self)
 
     @property
     def ended(self) -> bool:
@@ -93,14 +107,15 @@ class ActiveRun:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        from mloop.tracking import fluent
-
-        fluent.leave(self, status_for(kind))
+        self.end(status_for(kind, exc))
 
 
-def status_for(kind: type[BaseException] | None) -> RunStatus:
+def status_for(kind: type[BaseException] | None, exc: BaseException | None = None) -> RunStatus:
+    """FINISHED, or KILLED for Ctrl-C, or FAILED; ``sys.exit(0)`` counts as finished."""
     if kind is None:
         return RunStatus.FINISHED
     if issubclass(kind, KeyboardInterrupt):
         return RunStatus.KILLED
+    if isinstance(exc, SystemExit) and exc.code in (0, None):
+        return RunStatus.FINISHED
     return RunStatus.FAILED

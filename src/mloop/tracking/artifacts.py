@@ -43,42 +43,53 @@ def store_local(blobs: BlobStore, local: Path, path: str) -> ArtifactEntry:
     raise NotFound(f"cannot log {local}: no such file or folder")
 
 
-def download(blobs: BlobStore, entries: list[ArtifactEntry], path: str, dest: Path) -> Path:
-    """Write the artifact ``path`` (a file, a folder, or a file inside a folder) to ``dest``.
+def download(
+    blobs: BlobStore, entries: list[ArtifactEntry], wanted: str, dest: Path, *, into: bool = False
+) -> Path:
+    """Write the artifact ``wanted`` (a file, a folder, or a file inside a folder) to ``dest``.
 
-    An existing folder ``dest`` receives the artifact under its own name.
+    With ``into``, or when ``dest`` is an existing folder, the artifact goes inside
+    ``dest`` under its own name. Every byte is verified against its digest.
     """
-    wanted = artifact_path(path, internal=True)
-    target = dest / posixpath.basename(wanted) if dest.is_dir() else dest
+    digest, files = _find(blobs, entries, wanted)
+    target = dest / posixpath.basename(wanted) if into or dest.is_dir() else dest
+    if files is not None and target.exists() and not target.is_dir():
+        raise InvalidArgument(f"cannot write the folder artifact {wanted!r} to {target}: a file")
+    if files is None and target.is_dir():
+        raise InvalidArgument(f"cannot write the file artifact {wanted!r} to {target}: a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if digest is not None and files is None:
+        blobs.get_file(digest, target)
+    elif digest is not None:
+        blobs.checkout_tree(digest, target)
+    else:
+        for relative, item in files or ():
+            out = target / relative
+            out.parent.mkdir(parents=True, exist_ok=True)
+            blobs.get_file(item, out)
+    return target
+
+
+Found = tuple[Digest | None, list[tuple[str, Digest]] | None]
+
+
+def _find(blobs: BlobStore, entries: list[ArtifactEntry], wanted: str) -> Found:
+    """(digest, None) for a file; (tree digest, []) for a logged folder; (None, files) for
+    a folder inside a logged folder."""
     for entry in entries:
         if entry.path == wanted:
-            _write(blobs, entry, target)
-            return target
+            return Digest(entry.digest), ([] if entry.is_dir else None)
         if entry.is_dir and wanted.startswith(entry.path + "/"):
             inner = wanted.removeprefix(entry.path + "/")
-            manifest = blobs.get_manifest(Digest(entry.digest))
-            for item in manifest.entries:
+            items = blobs.get_manifest(Digest(entry.digest)).entries
+            for item in items:
                 if item.path == inner:
-                    blobs.get_file(item.digest, target)
-                    return target
-                if item.path.startswith(inner + "/"):
-                    return _subtree(blobs, manifest.entries, inner, target)
+                    return item.digest, None
+            below = [
+                (item.path.removeprefix(inner + "/"), item.digest)
+                for item in items
+                if item.path.startswith(inner + "/")
+            ]
+            if below:
+                return None, below
     raise NotFound(f"the run has no artifact {wanted!r}")
-
-
-def _write(blobs: BlobStore, entry: ArtifactEntry, target: Path) -> None:
-    if entry.is_dir:
-        blobs.checkout_tree(Digest(entry.digest), target)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        blobs.get_file(Digest(entry.digest), target)
-
-
-def _subtree(blobs: BlobStore, items: object, inner: str, target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for item in items:  # type: ignore[attr-defined]
-        if item.path.startswith(inner + "/"):
-            out = target / item.path.removeprefix(inner + "/")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            blobs.get_file(item.digest, out)
-    return target

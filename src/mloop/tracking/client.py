@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+import operator
+import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -144,11 +146,13 @@ class Client:
         filter: str | None = None,
         *,
         experiments: Sequence[str] | None = None,
-        order_by: Sequence[str] = (),
+        order_by: str | Sequence[str] = (),
         max_results: int = 100,
         page_token: str | None = None,
     ) -> Page[Run]:
         """Runs matching ``filter`` (see ``mloop.store.query`` for the language), newest first."""
+        if isinstance(order_by, str):
+            order_by = [order_by]
         ids = None
         if experiments is not None:
             ids = [self.store.experiments.get_by_name(name).id for name in experiments]
@@ -163,7 +167,8 @@ class Client:
     def log_metric(
         self, run_id: str, key: str, value: float, step: int = 0, timestamp: int | None = None
     ) -> None:
-        point = MetricPoint(key, metric_value(key, value), step, timestamp or now_ms())
+        stamp = now_ms() if timestamp is None else integer(key, "timestamp", timestamp)
+        point = MetricPoint(key, metric_value(key, value), integer(key, "step", step), stamp)
         self.store.runs.log_metrics(run_id, [point])
 
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
@@ -210,10 +215,14 @@ class Client:
         return self.store.runs.artifacts(run_id)
 
     def download_artifact(self, run_id: str, path: str, dest: str | Path) -> Path:
-        """Write artifact ``path`` to ``dest`` (into it, when ``dest`` is a folder); verified."""
+        """Write artifact ``path`` to ``dest``; verified.
+
+        It goes inside ``dest`` when that is a folder or ends with a slash.
+        """
         wanted = artifacts.artifact_path(path, internal=True)
+        into = isinstance(dest, str) and dest.endswith(("/", os.sep))
         entries = self.store.runs.artifacts(run_id)
-        return artifacts.download(self.blobs, entries, wanted, Path(dest))
+        return artifacts.download(self.blobs, entries, wanted, Path(dest), into=into)
 
     def garbage_collect(
         self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
@@ -267,6 +276,18 @@ def metric_value(key: str, value: object) -> float:
             f"metric {key!r} must be a number, got {type(value).__name__} {value!r}"
         ) from None
     return number if not math.isnan(number) else math.nan
+
+
+def integer(key: str, what: str, value: object) -> int:
+    """A metric's step or timestamp as int: ints and numpy integers, never floats or bools."""
+    if isinstance(value, bool):
+        raise InvalidArgument(f"metric {key!r}: {what} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidArgument(
+            f"metric {key!r}: {what} must be an integer, got {type(value).__name__} {value!r}"
+        ) from None
 
 
 def _param_text(value: Any) -> str:

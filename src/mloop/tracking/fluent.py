@@ -45,6 +45,8 @@ def start_run(
     parent = _active.get()
     if client is None:
         client = parent.client if parent is not None else default_client()
+    if experiment is None and parent is not None:  # a child belongs with its parent
+        experiment = client.store.experiments.get(parent.run.experiment_id).name
     run = client.create_run(
         experiment,
         name=name,
@@ -52,7 +54,7 @@ def start_run(
         tags=tags,
         capture_env=capture_env,
     )
-    active = ActiveRun(client, run)
+    active = ActiveRun(client, run, on_end=_forget)
     _tokens[run.id] = _active.set(active)
     _open_runs[run.id] = active
     return active
@@ -65,21 +67,18 @@ def active_run() -> ActiveRun | None:
 
 def end_run(status: RunStatus = RunStatus.FINISHED) -> None:
     """End the active run (for code that does not use ``with``)."""
-    leave(_require(), status)
+    _require().end(status)
 
 
-def leave(run: ActiveRun, status: RunStatus) -> None:
-    """End ``run`` and make its parent (if any) active again."""
-    try:
-        run.end(status)
-    finally:
-        _open_runs.pop(run.id, None)
-        token = _tokens.pop(run.id, None)
-        if token is not None:
-            try:
-                _active.reset(token)
-            except ValueError:  # ended from another context: just clear it there
-                _active.set(None)
+def _forget(run: ActiveRun) -> None:
+    """Called when ``run`` ends: its parent (if any) becomes the active run again."""
+    _open_runs.pop(run.id, None)
+    token = _tokens.pop(run.id, None)
+    if token is not None:
+        try:
+            _active.reset(token)
+        except ValueError:  # ended from another context: just clear it there
+            _active.set(None)
 
 
 def log_param(key: str, value: Any) -> None:
@@ -160,4 +159,4 @@ def _end_open_runs() -> None:
     """At interpreter exit, write buffered metrics and end runs left open."""
     failed = getattr(sys, "last_value", None) is not None
     for run in reversed(list(_open_runs.values())):
-        leave(run, RunStatus.FAILED if failed else RunStatus.FINISHED)
+        run.end(RunStatus.FAILED if failed else RunStatus.FINISHED)

@@ -138,7 +138,8 @@ class FsspecBackend:
         except PermissionError as exc:
             raise PermissionDenied(
                 f"cannot {action} at {self.url}: access denied ({exc}); "
-                "check the credentials in storage_options"
+                "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or storage_options)"
             ) from exc
         except Exception as exc:
             raise BackendUnavailable(

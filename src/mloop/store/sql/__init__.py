@@ -58,7 +58,7 @@ class _translated:
     """Turn a failure to reach the database into BackendUnavailable naming it."""
 
     def __init__(self, engine: Engine) -> None:
-        self._where = engine.url.render_as_string(hide_password=True)
+        self._where = migrate.shown_url(engine)
 
     def __enter__(self) -> None:
         return None

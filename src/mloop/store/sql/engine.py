@@ -41,7 +41,7 @@ def _sqlite_engine(uri: str, *, create: bool) -> Engine:
         if not create and not file.exists():
             raise NotFound(
                 f"no mloop database at {file}: run `mloop init` in the project folder, "
-                f"or `mloop db upgrade --uri {uri}` to create it"
+                f"or `mloop --uri {uri} db upgrade` to create it"
             )
         if not file.parent.is_dir():
             raise NotFound(f"cannot create {file}: folder {file.parent} does not exist")

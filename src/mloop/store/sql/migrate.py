@@ -71,4 +71,10 @@ def _refuse_unknown(engine: Engine, revision: str) -> None:
 
 
 def _where(engine: Engine) -> str:
-    return f"the database {engine.url.render_as_string(hide_password=True)}"
+    return f"the database {shown_url(engine)}"
+
+
+def shown_url(engine: Engine) -> str:
+    """The URL as the user wrote it: no driver name, no password."""
+    url = engine.url.set(drivername=engine.url.get_backend_name())
+    return url.render_as_string(hide_password=True)

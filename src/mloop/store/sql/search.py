@@ -66,8 +66,7 @@ def _compare(cmp: Compare, postgres: bool) -> sa.ColumnElement[bool]:
     field = cmp.field
     if field.kind == "attributes":
         column = _ATTRIBUTES[field.key]
-        value = _experiment_ids(cmp.value) if field.key == "experiment_id" else cmp.value
-        return _apply(column, cmp.op, value, postgres)
+        return _apply(column, cmp.op, cmp.value, postgres)
     table = _CHILDREN[field.kind]
     numeric = field.kind == "params" and _is_numeric(cmp.value)
     column = table.c.num if numeric else table.c.value
@@ -136,18 +135,6 @@ def _is_numeric(value: object) -> bool:
     if isinstance(value, tuple):
         return bool(value) and all(isinstance(v, float) for v in value)
     return isinstance(value, float)
-
-
-def _experiment_ids(value: object) -> object:
-    def one(v: object) -> int:
-        try:
-            return int(str(v))
-        except ValueError:
-            raise InvalidArgument(
-                f"attributes.experiment_id must be an integer, got {v!r}"
-            ) from None
-
-    return tuple(one(v) for v in value) if isinstance(value, tuple) else one(value)
 
 
 def _encode_token(offset: int) -> str:
