@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -97,3 +98,40 @@ def test_unreachable_postgres_is_backend_unavailable() -> None:
 
     with pytest.raises(BackendUnavailable, match=r"127\.0\.0\.1:1"):
         open_store("postgresql://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+def test_refusing_a_foreign_database_does_not_change_it(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER)")
+    with pytest.raises(NotAnMloopDatabase):
+        open_store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+@pytest.mark.postgres
+def test_a_database_that_goes_away_is_backend_unavailable(postgres: Any) -> None:
+    from mloop.errors import BackendUnavailable
+
+    name = postgres.create(template=postgres.template)
+    store = open_store(postgres.uri(name))
+    experiment = store.experiments.ensure("e")
+    with postgres.engine.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    with pytest.raises(BackendUnavailable, match=name):
+        store.runs.create(experiment.id, name=None, user="u", start_time=0)
+    store.close()
+
+
+@pytest.mark.parametrize("uri", ["postgresql://u@[::1/x", "mysql://h/db", "not a uri://x"])
+def test_malformed_or_unsupported_uris_are_invalid(uri: str) -> None:
+    from mloop.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument):
+        open_store(uri)
+
+
+def test_driver_qualified_uris_are_accepted(make_store_uri: Callable[[str], str]) -> None:
+    uri = make_store_uri("sqlite").replace("sqlite://", "sqlite+pysqlite://", 1)
+    open_store(uri).close()

@@ -365,3 +365,33 @@ def test_download_destinations(client: Client, tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match=r"folder artifact 'report'.*a file"):
         client.download_artifact(run.id, "report", out / "taken.txt")
     assert (out / "taken.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"value": 10**400}, "too large for a float"),
+        ({"value": 1.0, "step": 2**63}, "does not fit in 64 bits"),
+        ({"value": 1.0, "timestamp": -(2**64)}, "does not fit in 64 bits"),
+    ],
+)
+def test_values_the_database_cannot_hold_are_refused_at_the_call(
+    client: Client, kwargs: dict[str, Any], message: str
+) -> None:
+    with mloop.start_run(client=client) as run:
+        mloop.log_metric("ok", 1.0)
+        with pytest.raises(InvalidArgument, match=message):
+            mloop.log_metric("bad", **kwargs)
+        mloop.log_metric("ok", 2.0)
+    stored = client.get_run(run.id)
+    assert stored.status == RunStatus.FINISHED and stored.metrics == {"ok": 2.0}
+
+
+def test_text_with_nul_is_refused_the_same_on_every_backend(client: Client) -> None:
+    with mloop.start_run(client=client) as run:
+        with pytest.raises(InvalidArgument, match="NUL"):
+            mloop.log_param("p", "a\x00b")
+        with pytest.raises(InvalidArgument, match="NUL"):
+            mloop.set_tag("t", "a\x00b")
+        mloop.log_params({"nested": {"fn": object}})  # not JSON: kept as text, not an error
+    assert client.get_run(run.id).params["nested"].startswith('{"fn": "<class')

@@ -22,6 +22,7 @@ from mloop.errors import InvalidArgument, NotFound
 
 DEFAULT_EXPERIMENT = "Default"
 _FILE_KEYS = {"uri", "blobs", "experiment"}
+_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +66,21 @@ def resolve_settings(
     )
 
 
+def store_scheme(uri: str) -> str | None:
+    """``sqlite`` or ``postgresql`` for a SQL store URI (a driver suffix allowed), else None."""
+    if "://" not in uri:
+        return None
+    scheme = uri.partition("://")[0].split("+", 1)[0].lower()
+    return {"postgres": "postgresql"}.get(scheme, scheme) if scheme in _SCHEMES else None
+
+
 def normalise_uri(uri: str) -> str:
     """Check the scheme of a store URI; a bare path is taken as a SQLite file."""
     if "://" not in uri:
         return f"sqlite:///{Path(uri).resolve()}"
-    scheme = uri.split("://", 1)[0].split("+", 1)[0]
-    if scheme not in {"sqlite", "postgresql", "postgres"}:
+    if store_scheme(uri) is None:
         raise InvalidArgument(
-            f"unsupported store URI scheme {scheme!r} in {uri!r}: "
+            f"unsupported store URI scheme {uri.partition('://')[0]!r} in {uri!r}: "
             "use sqlite:///path/to/mloop.db or postgresql://user@host/db"
         )
     return uri

@@ -7,6 +7,7 @@ give the SQL store; the team server's REST client will plug in here for
 
 from __future__ import annotations
 
+from mloop.config import store_scheme
 from mloop.errors import InvalidArgument
 from mloop.store.entities import (
     ArtifactEntry,
@@ -41,7 +42,7 @@ __all__ = [
 
 def open_store(uri: str) -> Store:
     """Open the store at ``uri``, refusing one whose schema this mloop cannot use."""
-    if uri.startswith(("sqlite:", "postgresql:", "postgres:")):
+    if store_scheme(uri) is not None:
         from mloop.store.sql import open_sql_store
 
         return open_sql_store(uri)
@@ -50,7 +51,7 @@ def open_store(uri: str) -> Store:
 
 def upgrade_store(uri: str) -> tuple[str | None, str]:
     """Create or migrate the schema at ``uri``; returns (revision before, revision after)."""
-    if uri.startswith(("sqlite:", "postgresql:", "postgres:")):
+    if store_scheme(uri) is not None:
         from mloop.store.sql import upgrade_sql_store
 
         return upgrade_sql_store(uri)

@@ -10,12 +10,15 @@ import re
 from collections.abc import Mapping, Sequence
 
 from mloop.errors import InvalidArgument
-from mloop.store.entities import MetricPoint
+from mloop.store.entities import ArtifactEntry, MetricPoint
 
 KEY_LENGTH = 250
 VALUE_LENGTH = 8000
+PATH_LENGTH = 1000
+INT64 = (-(2**63), 2**63 - 1)
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def key(kind: str, name: object) -> str:
@@ -34,6 +37,8 @@ def text_values(kind: str, values: Mapping[str, str]) -> None:
         key(kind, name)
         if not isinstance(value, str):
             raise InvalidArgument(f"{kind} {name!r} must be a string, got {type(value).__name__}")
+        if "\x00" in value:
+            raise InvalidArgument(f"{kind} {name!r} contains a NUL character")
         if len(value) > VALUE_LENGTH:
             raise InvalidArgument(
                 f"{kind} {name!r} is {len(value)} characters long; the limit is {VALUE_LENGTH} "
@@ -60,6 +65,27 @@ def points(batch: Sequence[MetricPoint]) -> None:
                 f"metric {point.key!r}: step and timestamp must be integers, "
                 f"got {point.step!r} and {point.timestamp!r}"
             )
+        if not (in_int64(point.step) and in_int64(point.timestamp)):
+            raise InvalidArgument(
+                f"metric {point.key!r}: step and timestamp must fit in 64 bits, "
+                f"got {point.step} and {point.timestamp}"
+            )
+
+
+def in_int64(value: int) -> bool:
+    return INT64[0] <= value <= INT64[1]
+
+
+def artifacts(entries: Sequence[ArtifactEntry]) -> None:
+    for entry in entries:
+        if not entry.path or len(entry.path) > PATH_LENGTH or "\x00" in entry.path:
+            raise InvalidArgument(
+                f"artifact path {entry.path[:60]!r} must be 1 to {PATH_LENGTH} characters, no NUL"
+            )
+        if not _DIGEST.fullmatch(entry.digest):
+            raise InvalidArgument(f"artifact {entry.path!r}: {entry.digest!r} is not a digest")
+        if entry.size < 0 or not in_int64(entry.size):
+            raise InvalidArgument(f"artifact {entry.path!r}: size {entry.size} is out of range")
 
 
 def run_id(value: object) -> str:

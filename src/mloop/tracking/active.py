@@ -20,6 +20,8 @@ from mloop.store.entities import ArtifactEntry, MetricPoint, Run, RunStatus
 from mloop.tracking.buffer import MetricBuffer
 from mloop.tracking.client import Client, integer, metric_value
 
+_LOW, _HIGH = validate.INT64
+
 
 class ActiveRun:
     def __init__(
@@ -41,9 +43,9 @@ class ActiveRun:
             raise InvalidArgument(f"run {self.id} has ended: start a new run to log more")
         if type(value) is not float:
             value = metric_value(key, value)
-        if step is not None and type(step) is not int:
+        if step is not None and (type(step) is not int or not _LOW <= step <= _HIGH):
             step = integer(key, "step", step)
-        if timestamp is not None and type(timestamp) is not int:
+        if timestamp is not None and (type(timestamp) is not int or not _LOW <= timestamp <= _HIGH):
             timestamp = integer(key, "timestamp", timestamp)
         steps = self._steps
         if step is None:
@@ -84,18 +86,26 @@ class ActiveRun:
         self._buffer.flush()
 
     def end(self, status: RunStatus = RunStatus.FINISHED) -> None:
-        """Write buffered metrics and mark the run ended (only the first call counts)."""
+        """Write buffered metrics and mark the run ended (only the first call counts).
+
+        If the buffered metrics cannot be written the run is marked FAILED and the
+        error raised: a FINISHED run never hides lost points.
+        """
         if self._ended:
             return
         self._ended = True
+        unwritten: Exception | None = None
         try:
             self._buffer.close()
+        except Exception as exc:
+            unwritten, status = exc, RunStatus.FAILED
+        try:
+            self.client.end_run(self.id, status)
         finally:
-            try:
-                self.client.end_run(self.id, status)
-            finally:
-                if self._on_end is not None:
-                    self._on_end(self)
+            if self._on_end is not None:
+                self._on_end(self)
+        if unwritten is not None:
+            raise unwritten
 
     @property
     def ended(self) -> bool:

@@ -33,6 +33,7 @@ from mloop.store import (
     RunStatus,
     Store,
     open_store,
+    validate,
 )
 from mloop.tracking import artifacts
 from mloop.tracking.capture import SKIPPED_TAG, Capture, capture
@@ -271,6 +272,8 @@ def metric_value(key: str, value: object) -> float:
         )
     try:
         number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        raise InvalidArgument(f"metric {key!r}: {value!r} is too large for a float") from None
     except (TypeError, ValueError):
         raise InvalidArgument(
             f"metric {key!r} must be a number, got {type(value).__name__} {value!r}"
@@ -283,21 +286,23 @@ def integer(key: str, what: str, value: object) -> int:
     if isinstance(value, bool):
         raise InvalidArgument(f"metric {key!r}: {what} must be an integer, got {value!r}")
     try:
-        return operator.index(value)  # type: ignore[arg-type]
+        number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise InvalidArgument(
             f"metric {key!r}: {what} must be an integer, got {type(value).__name__} {value!r}"
         ) from None
+    if not validate.in_int64(number):
+        raise InvalidArgument(f"metric {key!r}: {what} {number} does not fit in 64 bits")
+    return number
 
 
 def _param_text(value: Any) -> str:
-    return (
-        value
-        if isinstance(value, str)
-        else json.dumps(value)
-        if isinstance(value, list | dict)
-        else str(value)
-    )
+    """Params are text: strings as they are, lists and dicts as JSON, anything else str()."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 def _outcome(value: NoteOutcome | str) -> NoteOutcome:

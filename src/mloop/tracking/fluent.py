@@ -156,7 +156,19 @@ def _require() -> ActiveRun:
 
 @atexit.register
 def _end_open_runs() -> None:
-    """At interpreter exit, write buffered metrics and end runs left open."""
-    failed = getattr(sys, "last_value", None) is not None
+    """At interpreter exit, write buffered metrics and end runs left open.
+
+    The status follows how the program ended: an uncaught exception is FAILED,
+    Ctrl-C is KILLED, anything else FINISHED.
+    """
+    last = getattr(sys, "last_value", None)
+    status = RunStatus.FINISHED
+    if isinstance(last, KeyboardInterrupt):
+        status = RunStatus.KILLED
+    elif last is not None:
+        status = RunStatus.FAILED
     for run in reversed(list(_open_runs.values())):
-        run.end(RunStatus.FAILED if failed else RunStatus.FINISHED)
+        try:
+            run.end(status)
+        except Exception as exc:  # one broken run must not keep the others open
+            print(f"mloop: could not end run {run.id}: {exc}", file=sys.stderr)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from mloop.errors import BackendUnavailable
 from mloop.store.sql import migrate
 from mloop.store.sql.engine import create_engine
+from mloop.store.sql.errors import database_error
 from mloop.store.sql.experiments import SqlExperimentStore
 from mloop.store.sql.runs import SqlRunStore
 
@@ -54,16 +57,9 @@ def upgrade_sql_store(uri: str) -> tuple[str | None, str]:
         engine.dispose()
 
 
-class _translated:
-    """Turn a failure to reach the database into BackendUnavailable naming it."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._where = migrate.shown_url(engine)
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, sa.exc.OperationalError):
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            raise BackendUnavailable(f"cannot use the database {self._where}: {reason}") from None
+@contextmanager
+def _translated(engine: Engine) -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise database_error(engine, exc) from None

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from mloop.config import store_scheme
 from mloop.errors import BackendUnavailable, InvalidArgument, NotFound
 
 WRITE = "mloop_write"
@@ -22,10 +23,14 @@ _BUSY_TIMEOUT_S = 60
 
 def create_engine(uri: str, *, create: bool = False) -> Engine:
     """An engine for ``uri``; a missing SQLite file is created only when ``create`` is set."""
-    if uri.startswith("sqlite:"):
-        return _sqlite_engine(uri, create=create)
-    if uri.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
-        return _postgres_engine(uri)
+    scheme, rest = store_scheme(uri), uri.partition("://")[2]
+    try:
+        if scheme == "sqlite":
+            return _sqlite_engine(rest.removeprefix("/"), uri, create=create)
+        if scheme == "postgresql":
+            return _postgres_engine(rest)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise InvalidArgument(f"malformed store URI {uri!r}: {exc}") from None
     raise InvalidArgument(f"unsupported store URI {uri!r}: use sqlite:///PATH or postgresql://...")
 
 
@@ -34,8 +39,7 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE: True})
 
 
-def _sqlite_engine(uri: str, *, create: bool) -> Engine:
-    path = uri.removeprefix("sqlite:///")
+def _sqlite_engine(path: str, uri: str, *, create: bool) -> Engine:
     if path and path != ":memory:":
         file = Path(path)
         if not create and not file.exists():
@@ -60,12 +64,7 @@ def _sqlite_engine(uri: str, *, create: bool) -> Engine:
 
 def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.DatabaseError as exc:
-        cursor.close()
-        raise _not_a_database(exc) from None
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable across crashes of mloop
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
@@ -77,18 +76,11 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _not_a_database(exc: sqlite3.DatabaseError) -> Exception:
-    from mloop.errors import NotAnMloopDatabase
-
-    return NotAnMloopDatabase(f"the store file is not an mloop database ({exc})")
-
-
-def _postgres_engine(uri: str) -> Engine:
+def _postgres_engine(rest: str) -> Engine:
     try:
         import psycopg  # noqa: F401
     except ImportError:
         raise BackendUnavailable(
             "PostgreSQL support is not installed: pip install 'mloop[postgres]'"
         ) from None
-    rest = uri.split("://", 1)[1]
     return sa.create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)

@@ -12,10 +12,12 @@ from mloop.store import validate
 from mloop.store.entities import Experiment
 from mloop.store.interfaces import ExperimentSummary
 from mloop.store.sql.engine import writer
+from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.schema import experiments, projects, runs
 from mloop.store.sql.upsert import insert_ignore
 
 
+@translate_errors
 class SqlExperimentStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

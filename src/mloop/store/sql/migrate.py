@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.errors import NotAnMloopDatabase, SchemaMismatch
+from mloop.store.sql.errors import shown_url
 from mloop.store.sql.schema import KNOWN_REVISIONS, SCHEMA_HEAD, VERSION_TABLE
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -53,6 +54,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     before = current_revision(engine)
     if before is not None:
         _refuse_unknown(engine, before)
+    if engine.dialect.name == "sqlite":  # stored in the file: set once, here, never on open
+        raw = engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA journal_mode=WAL")
+        finally:
+            raw.close()
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as conn:
@@ -72,9 +79,3 @@ def _refuse_unknown(engine: Engine, revision: str) -> None:
 
 def _where(engine: Engine) -> str:
     return f"the database {shown_url(engine)}"
-
-
-def shown_url(engine: Engine) -> str:
-    """The URL as the user wrote it: no driver name, no password."""
-    url = engine.url.set(drivername=engine.url.get_backend_name())
-    return url.render_as_string(hide_password=True)

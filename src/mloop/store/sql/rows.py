@@ -59,6 +59,7 @@ def _children(
     found: dict[str, dict[str, object]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for rid, k, v in conn.execute(sa.select(run_id, key, value).where(run_id.in_(chunk))):
+        rows = conn.execute(sa.select(run_id, key, value).where(run_id.in_(chunk))).all()
+        for rid, k, v in rows:
             found.setdefault(rid, {})[k] = v
     return found

@@ -23,11 +23,13 @@ from mloop.store.interfaces import RunQuery
 from mloop.store.sql import metrics as metric_sql
 from mloop.store.sql import search as search_sql
 from mloop.store.sql.engine import writer
+from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.rows import load_runs, require_run
 from mloop.store.sql.schema import artifacts, notes, params, runs, tags
 from mloop.store.sql.upsert import insert_ignore, insert_replace
 
 
+@translate_errors
 class SqlRunStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -44,6 +46,7 @@ class SqlRunStore:
         tags: Mapping[str, str] | None = None,
     ) -> Run:
         name = validate.key("run name", name) if name is not None else names.run_name()
+        validate.key("user name", user)
         validate.text_values("tag", tags or {})
         run_id = uuid.uuid4().hex
         with self._writer.begin() as conn:
@@ -137,6 +140,7 @@ class SqlRunStore:
 
     def record_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
         validate.run_id(run_id)
+        validate.artifacts(entries)
         rows = [
             {
                 "run_id": run_id,

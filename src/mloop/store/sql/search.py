@@ -150,6 +150,6 @@ def _decode_token(token: str | None) -> int:
         raise InvalidArgument(
             f"invalid page token {token!r}: pass back a next_token unchanged"
         ) from None
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or not 0 <= offset < 2**31:
         raise InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged")
     return offset
