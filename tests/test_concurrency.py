@@ -77,3 +77,33 @@ def test_four_processes_lose_no_point(client: Client, store_uri: str, tmp_path: 
     assert client.get_run(shared.id).metrics == {
         f"w{w}": float(BATCHES * BATCH - 1) for w in range(WORKERS)
     }
+
+
+def test_writers_of_many_keys_to_one_run_do_not_deadlock(client: Client) -> None:
+    """Two writers upsert the same 50 keys of one run in opposite orders."""
+    import threading
+
+    from mloop import MetricPoint
+
+    run = client.create_run("deadlock", capture_env=False)
+    keys = [f"k{i:02d}" for i in range(50)]
+    errors: list[BaseException] = []
+
+    def write(order: list[str], base: int) -> None:
+        try:
+            for round_ in range(20):
+                points = [MetricPoint(k, float(round_), base + round_, 0) for k in order]
+                client.log_metrics(run.id, points)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write, args=(keys, 0)),
+        threading.Thread(target=write, args=(keys[::-1], 100)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(client.get_metric_history(run.id, "k00")) == 40

@@ -207,3 +207,28 @@ def test_experiment_id_filters_by_the_integer_id(store: Store) -> None:
     assert [r.id for r in found] == [b]
     both = f"attributes.experiment_id IN ({first.id}, {second.id})"
     assert {r.id for r in store.runs.search(RunQuery(filter=both)).items} == {a, b}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"a\_b", {"a_b"}),  # an escaped wildcard is literal
+        ("a_b", {"a_b", "axb", "a\\b"}),
+        (r"a\%", {"a%"}),
+        ("a%", {"a_b", "axb", "a%", "a\\b"}),
+    ],
+)
+def test_like_escapes_the_same_everywhere(store: Store, pattern: str, expected: set[str]) -> None:
+    exp = store.experiments.ensure("like")
+    for name in ("a_b", "axb", "a%", "a\\b", "Ärger"):
+        store.runs.create(exp.id, name=name, user="u", start_time=0)
+    text = f"attributes.name LIKE '{pattern.replace(chr(92), chr(92) * 2)}'"
+    assert {r.name for r in store.runs.search(RunQuery(filter=text)).items} == expected
+
+
+def test_ilike_folds_unicode_case_everywhere(store: Store) -> None:
+    exp = store.experiments.ensure("ilike")
+    for name in ("Ärger", "ärger", "arger"):
+        store.runs.create(exp.id, name=name, user="u", start_time=0)
+    found = store.runs.search(RunQuery(filter="attributes.name ILIKE 'ä%'")).items
+    assert {r.name for r in found} == {"Ärger", "ärger"}

@@ -395,3 +395,18 @@ def test_text_with_nul_is_refused_the_same_on_every_backend(client: Client) -> N
             mloop.set_tag("t", "a\x00b")
         mloop.log_params({"nested": {"fn": object}})  # not JSON: kept as text, not an error
     assert client.get_run(run.id).params["nested"].startswith('{"fn": "<class')
+
+
+def test_a_blob_store_failure_at_start_leaves_no_orphan_run(store_uri: str, tmp_path: Path) -> None:
+    from mloop.blobs import BlobStore, LocalBackend
+    from mloop.errors import BackendUnavailable
+
+    class FullDisk(LocalBackend):
+        def put_bytes(self, key: str, data: bytes) -> None:
+            raise BackendUnavailable("no space left on device")
+
+    with Client(store_uri, blobs=BlobStore(FullDisk(tmp_path / "blobs"))) as client:
+        with pytest.raises(BackendUnavailable, match="no space"):
+            mloop.start_run(client=client)
+        assert client.search_runs().items == []
+        assert mloop.active_run() is None

@@ -103,21 +103,18 @@ class Client:
     ) -> Run:
         """Start a run; with ``capture_env`` it records git state, command, Python and packages."""
         exp = self.experiment(experiment)
-        env = capture() if capture_env else None
-        if env is not None and not self._has_blobs():
-            # Tracking must not fail for want of a blob store: keep the tags, say what is missing.
-            env = Capture({**env.tags, SKIPPED_TAG: "no blob store configured (MLOOP_BLOBS)"})
-        all_tags = {**(env.tags if env else {}), **(tags or {})}
+        env = capture() if capture_env else Capture({})
+        files = self._store_capture(env)  # before the run exists: no orphan if this fails
         run = self.store.runs.create(
             exp.id,
             name=name,
             user=self.settings.user,
             start_time=now_ms(),
             parent_id=parent_id,
-            tags=all_tags,
+            tags={**env.tags, **(tags or {})},
         )
-        for path, content in (env.files if env else {}).items():
-            self._log_bytes(run.id, content, path, internal=True)
+        if files:
+            self.store.runs.record_artifacts(run.id, files)
         return run
 
     def get_run(self, run_id: str) -> Run:
@@ -207,10 +204,15 @@ class Client:
     def log_dict(self, run_id: str, data: Mapping[str, Any], artifact_path: str) -> ArtifactEntry:
         """Store ``data`` as a JSON artifact."""
         content = json.dumps(data, indent=2, sort_keys=True, default=str).encode()
-        return self._log_bytes(run_id, content, artifact_path)
+        return self.log_bytes(run_id, content, artifact_path)
 
     def log_bytes(self, run_id: str, content: bytes, artifact_path: str) -> ArtifactEntry:
-        return self._log_bytes(run_id, content, artifact_path)
+        """Store ``content`` as the artifact ``artifact_path``."""
+        path = artifacts.artifact_path(artifact_path)
+        self.store.runs.get(run_id)  # fail on an unknown run before storing bytes
+        entry = ArtifactEntry(path, str(self.blobs.put_bytes(content)), len(content), is_dir=False)
+        self.store.runs.record_artifacts(run_id, [entry])
+        return entry
 
     def list_artifacts(self, run_id: str) -> list[ArtifactEntry]:
         return self.store.runs.artifacts(run_id)
@@ -250,16 +252,17 @@ class Client:
     ) -> None:
         self.close()
 
-    def _has_blobs(self) -> bool:
-        return self._blobs_arg is not None or self.settings.blobs is not None
-
-    def _log_bytes(
-        self, run_id: str, content: bytes, artifact_path: str, *, internal: bool = False
-    ) -> ArtifactEntry:
-        path = artifacts.artifact_path(artifact_path, internal=internal)
-        entry = ArtifactEntry(path, str(self.blobs.put_bytes(content)), len(content), is_dir=False)
-        self.store.runs.record_artifacts(run_id, [entry])
-        return entry
+    def _store_capture(self, env: Capture) -> list[ArtifactEntry]:
+        """Put the captured files in the blob store; without one, say so in a tag instead."""
+        if not env.files:
+            return []
+        if self._blobs_arg is None and self.settings.blobs is None:
+            env.tags[SKIPPED_TAG] = "no blob store configured (MLOOP_BLOBS)"
+            return []
+        return [
+            ArtifactEntry(path, str(self.blobs.put_bytes(content)), len(content), is_dir=False)
+            for path, content in env.files.items()
+        ]
 
 
 def metric_value(key: str, value: object) -> float:

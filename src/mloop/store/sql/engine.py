@@ -69,6 +69,12 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_S * 1000}")
     cursor.close()
+    # SQLite's own lower() folds only ASCII; ILIKE must fold 'Ä' as PostgreSQL does.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(text: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:

@@ -45,7 +45,7 @@ def _update_latest(conn: sa.Connection, run_id: str, points: Sequence[MetricPoin
             "ts": p.timestamp,
             "value": None if math.isnan(p.value) else float(p.value),
         }
-        for p in newest.values()
+        for p in sorted(newest.values(), key=lambda p: p.key)  # one lock order: no deadlocks
     ]
     stmt = insert_replace(
         conn,

@@ -92,7 +92,7 @@ class SqlRunStore:
             return
         rows = [
             {"run_id": run_id, "key": k, "value": v, "num": validate.as_number(v)}
-            for k, v in params_.items()
+            for k, v in sorted(params_.items())
         ]
         with self._writer.begin() as conn:
             require_run(conn, run_id)
@@ -219,5 +219,5 @@ class SqlRunStore:
 
 def _set_tags(conn: sa.Connection, run_id: str, values: Mapping[str, str]) -> None:
     if values:
-        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
+        rows = [{"run_id": run_id, "key": k, "value": v} for k, v in sorted(values.items())]
         conn.execute(insert_replace(conn, tags, ["run_id", "key"], ["value"]), rows)

@@ -100,9 +100,9 @@ def _apply(
         case ">=":
             return column >= value
         case "LIKE":
-            return column.like(value)
+            return column.like(value, escape="\\")
         case "ILIKE":
-            return column.ilike(value)
+            return column.ilike(value, escape="\\")
     raise InvalidArgument(f"unsupported operator {op!r}")
 
 
