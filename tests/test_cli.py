@@ -110,8 +110,9 @@ def test_artifacts_get_and_gc(workspace: Path) -> None:
     target = str(workspace / "again.bin")
     code, _, _ = mloop_cli("artifacts", "get", run.id[:8], "weights.bin", target)
     assert code == 0  # everything referenced survived
-    code, _, err = mloop_cli("gc", "--min-age", "soon")
-    assert code == 2 and "not a duration" in err
+    for bad in ("soon", "nand", "1e9d", "-1h"):
+        code, _, err = mloop_cli("gc", "--min-age", bad)
+        assert code == 2 and "duration" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -228,6 +229,11 @@ def test_init_with_a_uri_remembers_it(tmp_path: Path, monkeypatch: pytest.Monkey
     with mloop.start_run(capture_env=False) as run:
         mloop.log_metric("x", 1.0)
     assert Client(f"sqlite:///{shared}").get_run(run.id).metrics == {"x": 1.0}
+    monkeypatch.chdir(tmp_path)
+    code, _, err = mloop_cli("--blobs", "./shared-blobs", "init", "w3")
+    assert code == 0, err
+    config = (tmp_path / "w3" / ".mloop" / "config.toml").read_text()
+    assert f'blobs = "{tmp_path / "shared-blobs"}"' in config
     assert not (tmp_path / "w2" / ".mloop" / "mloop.db").exists()
 
 

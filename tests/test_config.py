@@ -81,3 +81,10 @@ def test_init_twice_is_refused(tmp_path: Path) -> None:
     create_workspace(tmp_path)
     with pytest.raises(AlreadyExists):
         create_workspace(tmp_path)
+
+
+def test_a_settings_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    home = create_workspace(tmp_path)
+    (home / "config.toml").write_bytes(b'uri = "\xff\xfe"\n')
+    with pytest.raises(InvalidArgument, match="cannot read"):
+        resolve_settings(cwd=tmp_path, env={})

@@ -175,3 +175,13 @@ def test_metric_history_round_trips_any_float(store: Store, values: list[float])
     history = store.runs.metric_history(run_id, "m")
     assert len(history) == len(points)
     assert all(a.same_as(b) for a, b in zip(history, points, strict=True))
+
+
+def test_a_page_token_only_continues_its_own_search(store: Store) -> None:
+    exp = store.experiments.ensure("exp")
+    for i in range(3):
+        store.runs.create(exp.id, name=f"r{i}", user="u", start_time=i)
+    page = store.runs.search(RunQuery(filter="attributes.user = 'u'", max_results=1))
+    assert page.next_token is not None
+    with pytest.raises(InvalidArgument, match="belongs to another search"):
+        store.runs.search(RunQuery(filter="attributes.user = 'v'", page_token=page.next_token))

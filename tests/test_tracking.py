@@ -410,3 +410,36 @@ def test_a_blob_store_failure_at_start_leaves_no_orphan_run(store_uri: str, tmp_
             mloop.start_run(client=client)
         assert client.search_runs().items == []
         assert mloop.active_run() is None
+
+
+def test_a_symlink_in_dest_cannot_redirect_a_subfolder_download(
+    client: Client, tmp_path: Path
+) -> None:
+    inner = tmp_path / "data" / "part" / "inner"
+    inner.mkdir(parents=True)
+    (inner / "b.txt").write_text("b")
+    with mloop.start_run(client=client) as run:
+        mloop.log_artifact(tmp_path / "data")
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    (out / "part").mkdir(parents=True)
+    outside.mkdir()
+    (out / "part" / "inner").symlink_to(outside)
+    with pytest.raises(InvalidArgument, match="symlink"):
+        client.download_artifact(run.id, "data/part", out)
+    assert list(outside.iterdir()) == []
+
+
+def test_wrong_types_at_the_client_are_clear_errors(client: Client, tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="run id is a string"):
+        client.get_run(None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="max_results"):
+        client.search_runs(max_results="5")  # type: ignore[arg-type]
+    run = client.create_run(capture_env=False)
+    with pytest.raises(InvalidArgument, match="status must be one of"):
+        client.end_run(run.id, "DONE")  # type: ignore[arg-type]
+    client.end_run(run.id, "killed")  # type: ignore[arg-type]
+    assert client.get_run(run.id).status == RunStatus.KILLED
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "f.txt").write_text("x")
+    entry = client.log_artifact(run.id, tmp_path / "here" / ".")
+    assert entry.path == "here" and entry.is_dir

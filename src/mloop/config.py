@@ -100,7 +100,7 @@ def _read_workspace_file(folder: Path) -> dict[str, str]:
         return {}
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"cannot read {path}: {exc}") from None
     unknown = set(data) - _FILE_KEYS
     if unknown:

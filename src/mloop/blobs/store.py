@@ -163,12 +163,16 @@ class BlobStore:
         there are left alone. Returns the manifest.
         """
         manifest = self.get_manifest(digest)
+        self.checkout_manifest(manifest, dest)
+        return manifest
+
+    def checkout_manifest(self, manifest: Manifest, dest: str | os.PathLike[str]) -> None:
+        """Write the files of ``manifest`` under ``dest``, verified; nothing escapes ``dest``."""
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
         targets = [_target(dest, entry.path) for entry in manifest.entries]
         with ThreadPoolExecutor(_THREADS) as pool:
             list(pool.map(self._checkout_file, manifest.entries, targets))
-        return manifest
 
     def _checkout_file(self, entry: ManifestEntry, target: Path) -> None:
         self.get_file(entry.digest, target)

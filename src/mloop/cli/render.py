@@ -47,8 +47,8 @@ def parse_duration(text: str) -> timedelta:
         raise InvalidArgument(
             f"{text!r} is not a duration: use e.g. 90s, 30m, 2h, 1d or 0"
         ) from None
-    if amount < 0:
-        raise InvalidArgument(f"duration {text!r} must not be negative")
+    if not 0 <= amount * unit <= 100 * 365 * 86400:  # also refuses nan and inf
+        raise InvalidArgument(f"duration {text!r} must be between 0 and 100 years")
     return timedelta(seconds=amount * unit)
 
 

@@ -36,7 +36,10 @@ def init(
     uri = normalise_uri(st.uri) if st.uri else None
     if uri is not None:
         upgrade_store(uri)  # a shared store must work before the workspace points at it
-    home = ws.create_workspace(folder, uri=uri, blobs=st.blobs)
+    blobs = st.blobs
+    if blobs is not None and "://" not in blobs:
+        blobs = str(Path(blobs).resolve())  # as typed here, not relative to the workspace
+    home = ws.create_workspace(folder, uri=uri, blobs=blobs)
     if uri is None:
         upgrade_store(ws.database_uri(folder))
     st.console.print(f"Initialised an mloop workspace in {home}")

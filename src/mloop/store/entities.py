@@ -7,11 +7,17 @@ tracking API all exchange exactly these.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+def now_ms() -> int:
+    """The time as stored everywhere: whole milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
 
 
 class RunStatus(StrEnum):
@@ -29,13 +35,6 @@ class NoteOutcome(StrEnum):
     WORKED = "worked"
     FAILED = "failed"
     INCONCLUSIVE = "inconclusive"
-
-
-@dataclass(frozen=True, slots=True)
-class Project:
-    id: int
-    name: str
-    created_at: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ written at once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -16,7 +15,7 @@ from typing import Any
 
 from mloop.errors import InvalidArgument
 from mloop.store import validate
-from mloop.store.entities import ArtifactEntry, MetricPoint, Run, RunStatus
+from mloop.store.entities import ArtifactEntry, MetricPoint, Run, RunStatus, now_ms
 from mloop.tracking.buffer import MetricBuffer
 from mloop.tracking.client import Client, integer, metric_value
 
@@ -58,7 +57,7 @@ class ActiveRun:
             validate.key("metric", key)
         steps[key] = step
         if timestamp is None:
-            timestamp = time.time_ns() // 1_000_000
+            timestamp = now_ms()
         self._buffer.add(MetricPoint(key, value, step, timestamp))
 
     def log_metrics(

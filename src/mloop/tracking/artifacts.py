@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from mloop.blobs import BlobStore, Digest
+from mloop.blobs import BlobStore, Digest, Manifest, ManifestEntry
 from mloop.errors import InvalidArgument, NotFound
 from mloop.store.entities import ArtifactEntry
 
@@ -43,6 +44,16 @@ def store_local(blobs: BlobStore, local: Path, path: str) -> ArtifactEntry:
     raise NotFound(f"cannot log {local}: no such file or folder")
 
 
+@dataclass(frozen=True, slots=True)
+class _File:
+    digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    manifest: Manifest
+
+
 def download(
     blobs: BlobStore, entries: list[ArtifactEntry], wanted: str, dest: Path, *, into: bool = False
 ) -> Path:
@@ -51,45 +62,40 @@ def download(
     With ``into``, or when ``dest`` is an existing folder, the artifact goes inside
     ``dest`` under its own name. Every byte is verified against its digest.
     """
-    digest, files = _find(blobs, entries, wanted)
+    found = _find(blobs, entries, wanted)
     target = dest / posixpath.basename(wanted) if into or dest.is_dir() else dest
-    if files is not None and target.exists() and not target.is_dir():
-        raise InvalidArgument(f"cannot write the folder artifact {wanted!r} to {target}: a file")
-    if files is None and target.is_dir():
+    if isinstance(found, _Folder):
+        if target.exists() and not target.is_dir():
+            raise InvalidArgument(
+                f"cannot write the folder artifact {wanted!r} to {target}: a file"
+            )
+        blobs.checkout_manifest(found.manifest, target)
+        return target
+    if target.is_dir():
         raise InvalidArgument(f"cannot write the file artifact {wanted!r} to {target}: a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if digest is not None and files is None:
-        blobs.get_file(digest, target)
-    elif digest is not None:
-        blobs.checkout_tree(digest, target)
-    else:
-        for relative, item in files or ():
-            out = target / relative
-            out.parent.mkdir(parents=True, exist_ok=True)
-            blobs.get_file(item, out)
+    blobs.get_file(found.digest, target)
     return target
 
 
-Found = tuple[Digest | None, list[tuple[str, Digest]] | None]
-
-
-def _find(blobs: BlobStore, entries: list[ArtifactEntry], wanted: str) -> Found:
-    """(digest, None) for a file; (tree digest, []) for a logged folder; (None, files) for
-    a folder inside a logged folder."""
+def _find(blobs: BlobStore, entries: list[ArtifactEntry], wanted: str) -> _File | _Folder:
     for entry in entries:
         if entry.path == wanted:
-            return Digest(entry.digest), ([] if entry.is_dir else None)
+            digest = Digest(entry.digest)
+            return _Folder(blobs.get_manifest(digest)) if entry.is_dir else _File(digest)
         if entry.is_dir and wanted.startswith(entry.path + "/"):
-            inner = wanted.removeprefix(entry.path + "/")
-            items = blobs.get_manifest(Digest(entry.digest)).entries
-            for item in items:
-                if item.path == inner:
-                    return item.digest, None
-            below = [
-                (item.path.removeprefix(inner + "/"), item.digest)
-                for item in items
-                if item.path.startswith(inner + "/")
-            ]
-            if below:
-                return None, below
+            found = _inside(blobs.get_manifest(Digest(entry.digest)), wanted[len(entry.path) + 1 :])
+            if found is not None:
+                return found
     raise NotFound(f"the run has no artifact {wanted!r}")
+
+
+def _inside(manifest: Manifest, inner: str) -> _File | _Folder | None:
+    """The file ``inner`` of a logged folder, or its sub-folder re-rooted as a manifest."""
+    below = []
+    for item in manifest.entries:
+        if item.path == inner:
+            return _File(item.digest)
+        if item.path.startswith(inner + "/"):
+            below.append(ManifestEntry(item.path[len(inner) + 1 :], item.digest, item.size))
+    return _Folder(Manifest.of(below)) if below else None

@@ -9,7 +9,6 @@ import json
 import math
 import operator
 import os
-import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -35,12 +34,9 @@ from mloop.store import (
     open_store,
     validate,
 )
+from mloop.store.entities import now_ms
 from mloop.tracking import artifacts
 from mloop.tracking.capture import SKIPPED_TAG, Capture, capture
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Client:
@@ -122,6 +118,8 @@ class Client:
         return self.store.runs.get(self.resolve_run_id(run_id))
 
     def resolve_run_id(self, ref: str) -> str:
+        if not isinstance(ref, str):
+            raise InvalidArgument(f"a run id is a string, got {type(ref).__name__}")
         ref = ref.strip().lower()
         if len(ref) == 32:
             return ref
@@ -137,7 +135,7 @@ class Client:
         return found[0].id
 
     def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> None:
-        self.store.runs.set_status(run_id, RunStatus(status), now_ms())
+        self.store.runs.set_status(run_id, _status(status), now_ms())
 
     def search_runs(
         self,
@@ -195,7 +193,8 @@ class Client:
     ) -> ArtifactEntry:
         """Store a file or a folder as an artifact of the run (default name: its own)."""
         local = Path(local_path)
-        path = artifacts.artifact_path(local.name if artifact_path is None else artifact_path)
+        name = local.resolve().name
+        path = artifacts.artifact_path(name if artifact_path is None else artifact_path)
         self.store.runs.get(run_id)  # fail on an unknown run before storing bytes
         entry = artifacts.store_local(self.blobs, local, path)
         self.store.runs.record_artifacts(run_id, [entry])
@@ -306,6 +305,14 @@ def _param_text(value: Any) -> str:
     if isinstance(value, list | tuple | dict):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def _status(value: RunStatus | str) -> RunStatus:
+    try:
+        return RunStatus(str(value).upper())
+    except ValueError:
+        choices = ", ".join(s.value for s in RunStatus)
+        raise InvalidArgument(f"status must be one of {choices}, got {value!r}") from None
 
 
 def _outcome(value: NoteOutcome | str) -> NoteOutcome:

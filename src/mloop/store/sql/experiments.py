@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.errors import NotFound
 from mloop.store import validate
-from mloop.store.entities import Experiment
+from mloop.store.entities import Experiment, now_ms
 from mloop.store.interfaces import ExperimentSummary
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
@@ -29,7 +27,7 @@ class SqlExperimentStore:
             return self.get_by_name(name, project)
         except NotFound:
             pass
-        now = _now()
+        now = now_ms()
         with writer(self._engine).begin() as conn:
             conn.execute(
                 insert_ignore(conn, projects, ["name"]).values(name=project, created_at=now)
@@ -90,7 +88,3 @@ def _experiment(row: sa.Row[tuple[object, ...]]) -> Experiment:
     return Experiment(
         id=row.id, project_id=row.project_id, name=row.name, created_at=row.created_at
     )
-
-
-def _now() -> int:
-    return time.time_ns() // 1_000_000

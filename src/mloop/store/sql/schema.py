@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mloop.store.validate import KEY_LENGTH
+
 SCHEMA_HEAD = "0001"
 KNOWN_REVISIONS = ("0001",)
 VERSION_TABLE = "mloop_schema_version"
 
-KEY_LENGTH = 250
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

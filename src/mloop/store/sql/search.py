@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 
 import sqlalchemy as sa
@@ -36,53 +37,49 @@ _CHILDREN = {"params": params, "metrics": latest_metrics, "tags": tags}
 
 
 def search(conn: sa.Connection, query: RunQuery) -> Page[Run]:
-    if not 1 <= query.max_results <= MAX_RESULTS:
+    if type(query.max_results) is not int or not 1 <= query.max_results <= MAX_RESULTS:
         raise InvalidArgument(f"max_results must be between 1 and {MAX_RESULTS}")
-    offset = _decode_token(query.page_token)
+    offset = _decode_token(query.page_token, _fingerprint(query))
     postgres = conn.dialect.name == "postgresql"
     stmt = sa.select(runs)
     if query.experiment_ids is not None:
         stmt = stmt.where(runs.c.experiment_id.in_(list(query.experiment_ids)))
     expr = parse_filter(query.filter)
     if expr is not None:
-        stmt = stmt.where(_condition(expr, postgres))
+        stmt = stmt.where(_condition(expr))
     order = [c for key in parse_order_by(query.order_by) for c in _ordering(key, postgres)]
     stmt = stmt.order_by(*order, runs.c.start_time.desc(), runs.c.id)
     found = load_runs(conn, stmt.limit(query.max_results + 1).offset(offset))
     if len(found) > query.max_results:
-        return Page(found[: query.max_results], _encode_token(offset + query.max_results))
+        next_token = _encode_token(offset + query.max_results, _fingerprint(query))
+        return Page(found[: query.max_results], next_token)
     return Page(found, None)
 
 
-def _condition(expr: Expr, postgres: bool) -> sa.ColumnElement[bool]:
+def _condition(expr: Expr) -> sa.ColumnElement[bool]:
     if isinstance(expr, And):
-        return sa.and_(*(_condition(e, postgres) for e in expr.items))
+        return sa.and_(*(_condition(e) for e in expr.items))
     if isinstance(expr, Or):
-        return sa.or_(*(_condition(e, postgres) for e in expr.items))
-    return _compare(expr, postgres)
+        return sa.or_(*(_condition(e) for e in expr.items))
+    return _compare(expr)
 
 
-def _compare(cmp: Compare, postgres: bool) -> sa.ColumnElement[bool]:
+def _compare(cmp: Compare) -> sa.ColumnElement[bool]:
     field = cmp.field
     if field.kind == "attributes":
         column = _ATTRIBUTES[field.key]
-        return _apply(column, cmp.op, cmp.value, postgres)
+        return _apply(column, cmp.op, cmp.value)
     table = _CHILDREN[field.kind]
     numeric = field.kind == "params" and _is_numeric(cmp.value)
     column = table.c.num if numeric else table.c.value
     return sa.exists().where(
         table.c.run_id == runs.c.id,
         table.c.key == field.key,
-        _apply(column, cmp.op, cmp.value, postgres),
+        _apply(column, cmp.op, cmp.value),
     )
 
 
-def _apply(
-    column: sa.ColumnElement[object],
-    op: str,
-    value: object,
-    postgres: bool,
-) -> sa.ColumnElement[bool]:
+def _apply(column: sa.ColumnElement[object], op: str, value: object) -> sa.ColumnElement[bool]:
     if op in ("IN", "NOT IN"):
         values = list(value) if isinstance(value, tuple) else [value]
         return column.in_(values) if op == "IN" else column.not_in(values)
@@ -137,19 +134,33 @@ def _is_numeric(value: object) -> bool:
     return isinstance(value, float)
 
 
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+def _fingerprint(query: RunQuery) -> str:
+    """What a page token is bound to: the same filter, order and experiments."""
+    ids = sorted(query.experiment_ids) if query.experiment_ids is not None else None
+    shape = json.dumps([ids, query.filter or "", list(query.order_by)])
+    return hashlib.blake2b(shape.encode(), digest_size=8).hexdigest()
 
 
-def _decode_token(token: str | None) -> int:
+def _encode_token(offset: int, fingerprint: str) -> str:
+    """Tokens are offsets: runs created between two pages can shift the later pages."""
+    data = json.dumps({"offset": offset, "query": fingerprint}).encode()
+    return base64.urlsafe_b64encode(data).decode()
+
+
+def _decode_token(token: str | None, fingerprint: str) -> int:
     if not token:
         return 0
+    bad = InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged")
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        offset, bound = data["offset"], data["query"]
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidArgument(
-            f"invalid page token {token!r}: pass back a next_token unchanged"
-        ) from None
+        raise bad from None
     if not isinstance(offset, int) or not 0 <= offset < 2**31:
-        raise InvalidArgument(f"invalid page token {token!r}: pass back a next_token unchanged")
+        raise bad
+    if bound != fingerprint:
+        raise InvalidArgument(
+            "this page token belongs to another search: use it with the same filter, "
+            "order and experiments"
+        )
     return offset
