@@ -443,3 +443,51 @@ def test_wrong_types_at_the_client_are_clear_errors(client: Client, tmp_path: Pa
     (tmp_path / "here" / "f.txt").write_text("x")
     entry = client.log_artifact(run.id, tmp_path / "here" / ".")
     assert entry.path == "here" and entry.is_dir
+
+
+SIGTERM_SCRIPTS = {
+    "with": """
+        import time, mloop
+        with mloop.start_run(name="job") as run:
+            for i in range(1000):
+                mloop.log_metric("loss", float(i))
+            print(run.id, flush=True)
+            time.sleep(60)
+    """,
+    "no-with": """
+        import time, mloop
+        run = mloop.start_run(name="job")
+        for i in range(1000):
+            mloop.log_metric("loss", float(i))
+        print(run.id, flush=True)
+        time.sleep(60)
+    """,
+}
+
+
+@pytest.mark.parametrize("script", SIGTERM_SCRIPTS.values(), ids=SIGTERM_SCRIPTS.keys())
+def test_sigterm_ends_the_run_killed_with_its_metrics(workspace: Path, script: str) -> None:
+    path = workspace / "job.py"
+    path.write_text(textwrap.dedent(script))
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        cwd=workspace,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().strip()
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert Client().get_run(run_id).status == RunStatus.KILLED
+    assert len(Client().get_metric_history(run_id, "loss")) == 1000
+
+
+def test_sigterm_handling_is_given_back_when_runs_end(client: Client) -> None:
+    import signal
+
+    with mloop.start_run(client=client):
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

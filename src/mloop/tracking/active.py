@@ -18,6 +18,7 @@ from mloop.store import validate
 from mloop.store.entities import ArtifactEntry, MetricPoint, Run, RunStatus, now_ms
 from mloop.tracking.buffer import MetricBuffer
 from mloop.tracking.client import Client, integer, metric_value
+from mloop.tracking.signals import Terminated
 
 _LOW, _HIGH = validate.INT64
 
@@ -120,10 +121,10 @@ class ActiveRun:
 
 
 def status_for(kind: type[BaseException] | None, exc: BaseException | None = None) -> RunStatus:
-    """FINISHED, or KILLED for Ctrl-C, or FAILED; ``sys.exit(0)`` counts as finished."""
+    """FINISHED, or KILLED for Ctrl-C and SIGTERM, or FAILED; ``sys.exit(0)`` is finished."""
     if kind is None:
         return RunStatus.FINISHED
-    if issubclass(kind, KeyboardInterrupt):
+    if issubclass(kind, KeyboardInterrupt | Terminated):
         return RunStatus.KILLED
     if isinstance(exc, SystemExit) and exc.code in (0, None):
         return RunStatus.FINISHED

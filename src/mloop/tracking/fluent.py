@@ -19,6 +19,7 @@ from typing import Any
 from mloop.config import resolve_settings
 from mloop.errors import InvalidArgument
 from mloop.store.entities import ArtifactEntry, RunStatus
+from mloop.tracking import signals
 from mloop.tracking.active import ActiveRun
 from mloop.tracking.client import Client
 
@@ -55,6 +56,7 @@ def start_run(
         capture_env=capture_env,
     )
     active = ActiveRun(client, run, on_end=_forget)
+    signals.install()
     _tokens[run.id] = _active.set(active)
     _open_runs[run.id] = active
     return active
@@ -73,6 +75,8 @@ def end_run(status: RunStatus = RunStatus.FINISHED) -> None:
 def _forget(run: ActiveRun) -> None:
     """Called when ``run`` ends: its parent (if any) becomes the active run again."""
     _open_runs.pop(run.id, None)
+    if not _open_runs:
+        signals.uninstall()
     token = _tokens.pop(run.id, None)
     if token is not None:
         try:
@@ -163,7 +167,7 @@ def _end_open_runs() -> None:
     """
     last = getattr(sys, "last_value", None)
     status = RunStatus.FINISHED
-    if isinstance(last, KeyboardInterrupt):
+    if isinstance(last, KeyboardInterrupt) or signals.terminated():
         status = RunStatus.KILLED
     elif last is not None:
         status = RunStatus.FAILED
