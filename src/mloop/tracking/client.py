@@ -11,10 +11,11 @@ import operator
 import os
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from mloop.blobs import BlobStore, Digest, GcReport, collect_garbage, open_blobs
 from mloop.config import Settings, resolve_settings
@@ -135,7 +136,7 @@ class Client:
         return found[0].id
 
     def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> None:
-        self.store.runs.set_status(run_id, _status(status), now_ms())
+        self.store.runs.set_status(run_id, _choice(RunStatus, "status", status), now_ms())
 
     def search_runs(
         self,
@@ -179,7 +180,7 @@ class Client:
 
     def add_note(self, run_id: str, text: str, outcome: NoteOutcome | str | None = None) -> Note:
         """Record what was tried in a run and whether it worked."""
-        result = None if outcome is None else _outcome(outcome)
+        result = None if outcome is None else _choice(NoteOutcome, "outcome", outcome)
         return self.store.runs.add_note(
             run_id, text, outcome=result, user=self.settings.user, created_at=now_ms()
         )
@@ -307,17 +308,13 @@ def _param_text(value: Any) -> str:
     return str(value)
 
 
-def _status(value: RunStatus | str) -> RunStatus:
-    try:
-        return RunStatus(str(value).upper())
-    except ValueError:
-        choices = ", ".join(s.value for s in RunStatus)
-        raise InvalidArgument(f"status must be one of {choices}, got {value!r}") from None
+E = TypeVar("E", bound=StrEnum)
 
 
-def _outcome(value: NoteOutcome | str) -> NoteOutcome:
-    try:
-        return NoteOutcome(str(value).lower())
-    except ValueError:
-        choices = ", ".join(o.value for o in NoteOutcome)
-        raise InvalidArgument(f"outcome must be one of {choices}, got {value!r}") from None
+def _choice(kind: type[E], what: str, value: object) -> E:
+    """``value`` as a member of ``kind``, whatever its case."""
+    for member in kind:
+        if str(value).lower() == member.value.lower():
+            return member
+    choices = ", ".join(member.value for member in kind)
+    raise InvalidArgument(f"{what} must be one of {choices}, got {value!r}")
