@@ -254,3 +254,13 @@ def test_runs_list_json_pages(two_runs: list[str]) -> None:
     assert {first["runs"][0]["id"], second["runs"][0]["id"]} == set(two_runs)
     code, _, err = mloop_cli("runs", "list", "-n", "0")
     assert code == 2 and "--max" in err
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_default_table_fits_the_terminal(two_runs: list[str], width: int) -> None:
+    result = runner.invoke(app, ["runs", "list"], env={"COLUMNS": str(width), "NO_COLOR": "1"})
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and all(len(line) <= width for line in lines)
+    assert all(run_id[:8] in result.stdout for run_id in two_runs)
+    assert "…" not in result.stdout  # nothing had to be cut
+    assert "acc" in lines[0] and "metric" in lines[1]

@@ -16,10 +16,11 @@ from mloop.errors import InvalidArgument
 from mloop.store.entities import Run
 
 
-def when(ms: int | None) -> str:
+def when(ms: int | None, *, short: bool = False) -> str:
+    """Local time; ``short`` drops the year (for tables)."""
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000).strftime("%m-%d %H:%M" if short else "%Y-%m-%d %H:%M")
 
 
 def duration(run: Run) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -16,9 +17,10 @@ from mloop.store.entities import NoteOutcome, Run
 app = typer.Typer(help="List, inspect, compare and annotate runs.", no_args_is_help=True)
 
 _DEFAULT_KEYS = 3
-_MIN_WIDTHS = {"id": 8, "status": 8, "start_time": 16, "duration": 6}
-# Metric, param and tag columns are headed by their key, told apart by colour.
+_MAX_NAME = 28
+_MIN_WIDTHS = {"id": 8, "status": 8, "start_time": 11, "duration": 8}
 _HEADER_STYLES = {"metrics": "bold magenta", "params": "bold cyan", "tags": "bold green"}
+_KINDS = {"metric": "metrics", "param": "params", "tag": "tags"}
 
 
 @app.command("list")
@@ -71,45 +73,58 @@ def list_runs(
         empty = "No runs match." if filter else "No runs yet: start one with mloop.start_run()."
         st.console.print(empty)
         return
-    wanted = [c.strip() for c in columns.split(",")] if columns else _default_columns(page.items)
+    wanted = (
+        [c.strip() for c in columns.split(",")]
+        if columns
+        else _default_columns(page.items, st.console.width)
+    )
     _print_table(st.console, page.items, wanted)
     if page.next_token:
         st.console.print(f"[dim]showing the first {max_results}; raise --max to see more[/dim]")
 
 
 def _print_table(console: Console, runs: list[Run], wanted: list[str]) -> None:
-    """Metric, param and tag columns are headed by their bare key in colour, or in full without."""
-    colour = console.color_system is not None
+    """Metric, param and tag columns are headed by their key, with the kind beneath."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in wanted:
         kind, _, key = column.partition(".")
-        coloured = colour and kind in _HEADER_STYLES
+        kind = _KINDS.get(kind, kind)
+        header = f"{escape(key)}\n[dim]{kind[:-1]}[/dim]" if kind in _HEADER_STYLES else column
         table.add_column(
-            escape(key if coloured else column),
-            header_style=_HEADER_STYLES.get(kind, "bold") if coloured else "bold",
+            header,
+            header_style=_HEADER_STYLES.get(kind, "bold"),
             no_wrap=True,
             overflow="ellipsis",
             min_width=_MIN_WIDTHS.get(column),
+            max_width=_MAX_NAME if column == "name" else None,
         )
     for run in runs:
         table.add_row(*(_cell(run, column) for column in wanted))
     console.print(table)
-    if colour and any(column.startswith(tuple(_HEADER_STYLES)) for column in wanted):
-        console.print("[dim]columns: [magenta]metrics[/] [cyan]params[/] [green]tags[/][/dim]")
 
 
-def _default_columns(runs: list[Run]) -> list[str]:
-    metric_keys = sorted({k for r in runs for k in r.metrics})[:_DEFAULT_KEYS]
-    param_keys = sorted({k for r in runs for k in r.params})[:_DEFAULT_KEYS]
-    return [
-        "id",
-        "name",
-        "status",
-        "start_time",
-        "duration",
-        *(f"metrics.{k}" for k in metric_keys),
-        *(f"params.{k}" for k in param_keys),
-    ]
+def _default_columns(runs: list[Run], width: int) -> list[str]:
+    """The run's identity, then as many metrics and params (three each at most) as fit."""
+    base = ["id", "name", "status", "start_time", "duration"]
+    if width < 100:
+        base.remove("duration")
+    names = max((len(r.name) for r in runs), default=4)
+    room = width - sum(_MIN_WIDTHS.get(c, min(names, _MAX_NAME)) + 2 for c in base)
+    metric_keys = _common_keys([r.metrics for r in runs])
+    param_keys = _common_keys([r.params for r in runs])
+    extra = []
+    for column in (*(f"metrics.{k}" for k in metric_keys), *(f"params.{k}" for k in param_keys)):
+        needed = max(len(column.partition(".")[2]), 8) + 2
+        if needed <= room:
+            extra.append(column)
+            room -= needed
+    return base + extra
+
+
+def _common_keys(values: list[dict[str, str]] | list[dict[str, float]]) -> list[str]:
+    """The keys most runs have (then alphabetical), at most ``_DEFAULT_KEYS``."""
+    counts = Counter(key for mapping in values for key in mapping)
+    return sorted(counts, key=lambda key: (-counts[key], key))[:_DEFAULT_KEYS]
 
 
 def _cell(run: Run, column: str) -> str:
@@ -128,7 +143,7 @@ def _cell(run: Run, column: str) -> str:
         case "status":
             return f"[{render.status_style(run.status)}]{run.status}[/]"
         case "start_time" | "started":
-            return render.when(run.start_time)
+            return render.when(run.start_time, short=True)
         case "end_time":
             return render.when(run.end_time)
         case "duration":
