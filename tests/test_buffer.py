@@ -76,3 +76,24 @@ def test_add_raises_when_too_much_waits_but_keeps_the_point() -> None:
     sink.failures = 0
     buffer.close()
     assert [p.step for p in sink.stored] == list(range(kept))
+
+
+def test_a_failing_store_is_not_hammered_by_a_fast_loop() -> None:
+    sink = FlakySink(failures=10**9)
+    calls = []
+    original = sink.__call__
+
+    def counting(batch: Sequence[MetricPoint]) -> None:
+        calls.append(len(batch))
+        original(batch)
+
+    buffer = MetricBuffer(counting, interval=0.05, max_points=100)
+    deadline = time.monotonic() + 1.0
+    step = 0
+    while time.monotonic() < deadline:
+        buffer.add(MetricPoint("loss", 0.0, step, 0))
+        step += 1
+    assert len(calls) <= 6  # 0.05 s, then backing off: 0.1, 0.2, 0.4 ...
+    sink.failures = 0
+    buffer.close()
+    assert len(sink.stored) == step

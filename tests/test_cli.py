@@ -264,3 +264,14 @@ def test_the_default_table_fits_the_terminal(two_runs: list[str], width: int) ->
     assert all(run_id[:8] in result.stdout for run_id in two_runs)
     assert "…" not in result.stdout  # nothing had to be cut
     assert "acc" in lines[0] and "metric" in lines[1]
+
+
+def test_init_with_a_relative_sqlite_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOOP_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = mloop_cli("--uri", "sqlite:///rel.db", "init", "p2")
+    assert code == 0, err
+    monkeypatch.chdir(tmp_path / "p2")
+    code, out, err = mloop_cli("runs", "list")
+    assert code == 0, err
+    assert "No runs yet" in out

@@ -88,3 +88,10 @@ def test_a_settings_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> No
     (home / "config.toml").write_bytes(b'uri = "\xff\xfe"\n')
     with pytest.raises(InvalidArgument, match="cannot read"):
         resolve_settings(cwd=tmp_path, env={})
+
+
+def test_relative_and_driver_qualified_sqlite_uris(tmp_path: Path) -> None:
+    settings = resolve_settings("sqlite:///rel.db", cwd=tmp_path, env={})
+    assert settings.uri == f"sqlite:///{Path('rel.db').resolve()}"
+    qualified = resolve_settings(f"sqlite+pysqlite:///{tmp_path}/m.db", cwd=tmp_path, env={})
+    assert qualified.blobs == str(tmp_path / "blobs")

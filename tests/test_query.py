@@ -311,6 +311,8 @@ def test_syntax_errors_point_at_the_problem(text: str, position: int, phrase: st
         ("attributes.name < 'b'", 16, "strings cannot be ordered"),
         ("attributes.experiment_id = '3'", 27, "takes a number, found '3'; remove the quotes"),
         ("attributes.experiment_id = 1.5", 27, "takes a whole number, found 1.5"),
+        ("attributes.experiment_id > 1", 25, "does not take >; use =, !=, IN, NOT IN"),
+        ("tags.t LIKE 'a\\\\'", 12, "ends with a lone"),
         ("attributes.experiment_id LIKE '1%'", 25, "does not take LIKE"),
     ],
 )
@@ -429,9 +431,16 @@ def comparisons(
         if op in ("IN", "NOT IN"):
             tuples = st.lists(values, min_size=1, max_size=4).map(tuple)
             return tuples.map(lambda value: Compare(field, op, value))
+        if op in ("LIKE", "ILIKE"):  # a pattern may not end by escaping nothing
+            patterns = values.filter(lambda v: not (isinstance(v, str) and dangling(v)))
+            return patterns.map(lambda value: Compare(field, op, value))
         return values.map(lambda value: Compare(field, op, value))
 
     return st.tuples(fields, st.sampled_from(ops)).flatmap(build)
+
+
+def dangling(pattern: str) -> bool:
+    return (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
 
 
 def fields(kind: str, keys: st.SearchStrategy[str] = KEYS) -> st.SearchStrategy[Field]:

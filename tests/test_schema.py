@@ -76,8 +76,9 @@ def test_empty_database_asks_for_an_upgrade_then_works(
     else:
         server = request.getfixturevalue("postgres")
         uri = server.uri(server.create())
-    with pytest.raises(SchemaMismatch, match="mloop db upgrade"):
+    with pytest.raises(SchemaMismatch) as error:
         open_store(uri)
+    assert f"run `mloop --uri {uri} db upgrade`" in str(error.value)
     assert upgrade_store(uri) == (None, SCHEMA_HEAD)
     assert upgrade_store(uri) == (SCHEMA_HEAD, SCHEMA_HEAD)  # idempotent
     open_store(uri).close()

@@ -491,3 +491,47 @@ def test_sigterm_handling_is_given_back_when_runs_end(client: Client) -> None:
     with mloop.start_run(client=client):
         assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_an_interrupt_while_ending_still_writes_the_metrics(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = client.log_metrics
+    calls = []
+
+    def interrupted_once(run_id: str, points: Any) -> None:
+        calls.append(len(points))
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # Ctrl-C (or SIGTERM) lands while the buffer is written
+        real(run_id, points)
+
+    monkeypatch.setattr(client, "log_metrics", interrupted_once)
+    with pytest.raises(KeyboardInterrupt), mloop.start_run(client=client) as run:
+        for i in range(100):
+            mloop.log_metric("loss", float(i))
+    monkeypatch.undo()
+    assert client.get_run(run.id).status == RunStatus.KILLED
+    assert len(client.get_metric_history(run.id, "loss")) == 100
+    assert mloop.active_run() is None
+
+
+def test_an_ended_run_refuses_every_kind_of_write(client: Client) -> None:
+    with mloop.start_run(client=client) as run:
+        pass
+    for write in (
+        lambda: run.log_params({"a": 1}),
+        lambda: run.set_tags({"a": 1}),
+        lambda: run.log_dict({"a": 1}, "a.json"),
+        lambda: run.log_metric("m", 1.0),
+    ):
+        with pytest.raises(InvalidArgument, match="has ended"):
+            write()
+
+
+def test_messages_never_show_a_password() -> None:
+    with (
+        Client("postgresql://me:s3cret@127.0.0.1:1/db") as client,
+        pytest.raises(InvalidArgument) as error,
+    ):
+        client.blobs  # noqa: B018 - resolving the blob store is the point
+    assert "s3cret" not in str(error.value) and "me:***@" in str(error.value)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from mloop import workspace as ws
 from mloop.errors import InvalidArgument, NotFound
@@ -56,9 +57,10 @@ def resolve_settings(
                 "run `mloop init` here, or set MLOOP_URI"
             )
         uri = ws.database_uri(folder)
+    uri = normalise_uri(uri)
     blobs = blobs or env.get("MLOOP_BLOBS") or file.get("blobs") or _default_blobs(uri, folder)
     return Settings(
-        uri=normalise_uri(uri),
+        uri=uri,
         blobs=blobs,
         experiment=env.get("MLOOP_EXPERIMENT") or file.get("experiment") or DEFAULT_EXPERIMENT,
         user=env.get("MLOOP_USER") or _login(),
@@ -75,22 +77,43 @@ def store_scheme(uri: str) -> str | None:
 
 
 def normalise_uri(uri: str) -> str:
-    """Check the scheme of a store URI; a bare path is taken as a SQLite file."""
+    """Check the scheme of a store URI; SQLite paths become absolute (a bare path is one)."""
     if "://" not in uri:
         return f"sqlite:///{Path(uri).resolve()}"
-    if store_scheme(uri) is None:
+    scheme = store_scheme(uri)
+    if scheme is None:
         raise InvalidArgument(
-            f"unsupported store URI scheme {uri.partition('://')[0]!r} in {uri!r}: "
+            f"unsupported store URI scheme {uri.partition('://')[0]!r} in {hide_password(uri)!r}: "
             "use sqlite:///path/to/mloop.db or postgresql://user@host/db"
         )
+    path = sqlite_path(uri)
+    if path and path != ":memory:" and not path.startswith("/"):
+        return f"{uri.partition('://')[0]}:///{Path(path).resolve()}"
     return uri
+
+
+def sqlite_path(uri: str) -> str | None:
+    """The file path of a SQLite URI (``sqlite:///rel.db`` → ``rel.db``), else None."""
+    if store_scheme(uri) != "sqlite":
+        return None
+    return uri.partition("://")[2].removeprefix("/")
+
+
+def hide_password(uri: str) -> str:
+    """``uri`` with any password replaced by ``***``, for messages."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _default_blobs(uri: str, folder: Path | None) -> str | None:
     if folder is not None and uri == ws.database_uri(folder):
         return str(ws.blobs_root(folder))
-    if uri.startswith("sqlite:///"):
-        return str(Path(uri.removeprefix("sqlite:///")).parent / ws.BLOBS)
+    path = sqlite_path(uri)
+    if path and path != ":memory:":
+        return str(Path(path).parent / ws.BLOBS)
     return None
 
 

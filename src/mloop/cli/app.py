@@ -50,8 +50,9 @@ app = typer.Typer(
     cls=_Group,
     name="mloop",
     help=(
-        "mloop: track experiments, version data, register, serve and monitor models, "
-        "and retrain them, in one tool.\n\n"
+        "mloop: the machine-learning lifecycle in one tool. Today: experiment tracking "
+        "(runs, params, metrics, artifacts, notes) on SQLite or PostgreSQL, with "
+        "content-addressed artifacts on disk or S3.\n\n"
         "Start with `mloop init` in a project folder, then run your training script "
         "with `mloop.start_run()`; `mloop runs list` shows what happened."
     ),

@@ -80,7 +80,7 @@ def list_runs(
     )
     _print_table(st.console, page.items, wanted)
     if page.next_token:
-        st.console.print(f"[dim]showing the first {max_results}; raise --max to see more[/dim]")
+        st.console.print(f"[dim]more runs: --page-token {page.next_token}[/dim]", soft_wrap=True)
 
 
 def _print_table(console: Console, runs: list[Run], wanted: list[str]) -> None:

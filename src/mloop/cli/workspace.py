@@ -75,7 +75,7 @@ def gc(
     ] = "1h",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Find blobs that no run, dataset or model references; delete them with --delete.
+    """Find blobs (artifact bytes) that no run references; delete them with --delete.
 
     Example: mloop gc            (shows what would go)
              mloop gc --delete   (removes it)

@@ -302,7 +302,7 @@ class _Parser:
         sort = _sort(field)
         if op not in _OPS_BY_SORT[sort]:
             ops = ", ".join(_OPS_BY_SORT[sort])
-            why = "; strings cannot be ordered" if op in _ORDERING else ""
+            why = "; strings cannot be ordered" if op in _ORDERING and sort != "id" else ""
             raise _Fail(op_token.pos, f"{_field_text(field)} does not take {op}{why}; use {ops}")
         if op in ("IN", "NOT IN"):
             values = tuple(self.coerce(field, sort, op, lit) for lit in self.value_list(op))
@@ -406,6 +406,8 @@ class _Parser:
             raise _Fail(pos, f"{name} takes a number{with_op}, found {src}{hint}")
         if wants == "string" and isinstance(value, float):
             raise _Fail(pos, f"{name} takes a string{with_op}, found {src}; quote it: '{src}'")
+        if op in ("LIKE", "ILIKE") and isinstance(value, str) and _dangling_escape(value):
+            raise _Fail(pos, f"pattern {src} ends with a lone \\; write \\\\ for a backslash")
         if sort == "id" and isinstance(value, float) and not value.is_integer():
             raise _Fail(pos, f"{name} takes a whole number, found {src}")
         if sort == "status" and isinstance(value, str):
@@ -413,6 +415,11 @@ class _Parser:
                 raise _Fail(pos, f"{name} is one of {', '.join(STATUSES)}, found {src}")
             return value.upper()
         return value
+
+
+def _dangling_escape(pattern: str) -> bool:
+    """Whether a LIKE pattern ends with an odd run of backslashes (an escape of nothing)."""
+    return (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
 
 
 def _sort(field: Field) -> _Sort:

@@ -8,6 +8,7 @@ written at once.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +41,7 @@ class ActiveRun:
     ) -> None:
         """Buffer one point; without ``step`` each key counts 0, 1, 2, ... on its own."""
         if self._ended:
-            raise InvalidArgument(f"run {self.id} has ended: start a new run to log more")
+            self._require_open()
         if type(value) is not float:
             value = metric_value(key, value)
         if step is not None and (type(step) is not int or not _LOW <= step <= _HIGH):
@@ -68,17 +69,21 @@ class ActiveRun:
             self.log_metric(key, value, step, timestamp)
 
     def log_params(self, params: Mapping[str, Any]) -> None:
+        self._require_open()
         self.client.log_params(self.id, params)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._require_open()
         self.client.set_tags(self.id, tags)
 
     def log_artifact(
         self, local_path: str | Path, artifact_path: str | None = None
     ) -> ArtifactEntry:
+        self._require_open()
         return self.client.log_artifact(self.id, local_path, artifact_path)
 
     def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> ArtifactEntry:
+        self._require_open()
         return self.client.log_dict(self.id, data, artifact_path)
 
     def flush(self) -> None:
@@ -94,18 +99,32 @@ class ActiveRun:
         if self._ended:
             return
         self._ended = True
-        unwritten: Exception | None = None
+        problem: BaseException | None = None
         try:
             self._buffer.close()
-        except Exception as exc:
-            unwritten, status = exc, RunStatus.FAILED
+        except BaseException as exc:  # the store failed, or Ctrl-C / SIGTERM while writing
+            problem, status = exc, status_for(type(exc), exc)
+            if not isinstance(exc, Exception):
+                self._write_rest()
         try:
             self.client.end_run(self.id, status)
         finally:
             if self._on_end is not None:
                 self._on_end(self)
-        if unwritten is not None:
-            raise unwritten
+        if problem is not None:
+            raise problem
+
+    def _write_rest(self) -> None:
+        """After an interrupt, one more try to write what is buffered; another interrupt wins."""
+        try:
+            self._buffer.close()
+        except Exception as exc:
+            message = f"mloop: run {self.id}: buffered metrics were not written: {exc}"
+            print(message, file=sys.stderr)
+
+    def _require_open(self) -> None:
+        if self._ended:
+            raise InvalidArgument(f"run {self.id} has ended: start a new run to log more")
 
     @property
     def ended(self) -> bool:

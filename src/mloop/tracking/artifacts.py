@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from mloop.blobs import BlobStore, Digest, Manifest, ManifestEntry
-from mloop.errors import InvalidArgument, NotFound
+from mloop.errors import InvalidArgument, NotFound, PermissionDenied
 from mloop.store.entities import ArtifactEntry
 
 RESERVED = "_mloop"
@@ -64,18 +64,29 @@ def download(
     """
     found = _find(blobs, entries, wanted)
     target = dest / posixpath.basename(wanted) if into or dest.is_dir() else dest
+    if target != dest and target.is_symlink():
+        raise InvalidArgument(f"refusing to write {wanted!r} through the symlink {target}")
+    try:
+        _write(blobs, found, wanted, target)
+    except PermissionError:
+        raise PermissionDenied(f"cannot write {target}: permission denied") from None
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def _write(blobs: BlobStore, found: _File | _Folder, wanted: str, target: Path) -> None:
     if isinstance(found, _Folder):
         if target.exists() and not target.is_dir():
             raise InvalidArgument(
                 f"cannot write the folder artifact {wanted!r} to {target}: a file"
             )
         blobs.checkout_manifest(found.manifest, target)
-        return target
+        return
     if target.is_dir():
         raise InvalidArgument(f"cannot write the file artifact {wanted!r} to {target}: a folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     blobs.get_file(found.digest, target)
-    return target
 
 
 def _find(blobs: BlobStore, entries: list[ArtifactEntry], wanted: str) -> _File | _Folder:

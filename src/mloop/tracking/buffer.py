@@ -52,9 +52,10 @@ class MetricBuffer:
         if self._thread is None:
             self._start()
         elif len(pending) >= self._max_points:
-            self._wake.set()
             error = self._error
-            if error is not None and len(pending) > self._max_pending:
+            if error is None:
+                self._wake.set()  # while the store fails, the thread keeps its own pace
+            elif len(pending) > self._max_pending:
                 raise BackendUnavailable(
                     f"{len(pending):,} metric points are waiting to be written because the "
                     f"store keeps failing: {error}"
@@ -88,6 +89,8 @@ class MetricBuffer:
         while not self._closed:
             self._wake.wait(pause)
             self._wake.clear()
+            if self._closed:  # the last write happens in close(), in the caller's thread
+                return
             try:
                 self._drain()
             except Exception as exc:  # kept; retried after a longer pause

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from mloop.blobs import BlobStore, Digest, GcReport, collect_garbage, open_blobs
-from mloop.config import Settings, resolve_settings
+from mloop.config import Settings, hide_password, resolve_settings
 from mloop.errors import InvalidArgument, NotFound
 from mloop.store import (
     ArtifactEntry,
@@ -75,7 +75,8 @@ class Client:
         root = self.settings.blobs
         if root is None:
             raise InvalidArgument(
-                f"no blob store is configured for {self.settings.uri}: set MLOOP_BLOBS "
+                f"no blob store is configured for {hide_password(self.settings.uri)}: "
+                "set MLOOP_BLOBS "
                 "(a folder or s3://bucket/prefix) or pass blobs= to Client"
             )
         return open_blobs(root)
@@ -276,7 +277,9 @@ def metric_value(key: str, value: object) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except OverflowError:
-        raise InvalidArgument(f"metric {key!r}: {value!r} is too large for a float") from None
+        shown = str(value)
+        shown = shown if len(shown) <= 24 else f"{shown[:12]}…({len(shown)} digits)"
+        raise InvalidArgument(f"metric {key!r}: {shown} is too large for a float") from None
     except (TypeError, ValueError):
         raise InvalidArgument(
             f"metric {key!r} must be a number, got {type(value).__name__} {value!r}"

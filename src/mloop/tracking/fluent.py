@@ -165,7 +165,8 @@ def _end_open_runs() -> None:
     The status follows how the program ended: an uncaught exception is FAILED,
     Ctrl-C is KILLED, anything else FINISHED.
     """
-    last = getattr(sys, "last_value", None)
+    # In an interactive session, an earlier exception says nothing about the run.
+    last = None if hasattr(sys, "ps1") else getattr(sys, "last_value", None)
     status = RunStatus.FINISHED
     if isinstance(last, KeyboardInterrupt) or signals.terminated():
         status = RunStatus.KILLED

@@ -36,13 +36,13 @@ def check_schema(engine: Engine) -> None:
         return
     if revision is None:
         raise SchemaMismatch(
-            f"{_where(engine)} has no mloop schema yet: run `mloop db upgrade` "
-            "(or `mloop init` for a new workspace)"
+            f"{_where(engine)} has no mloop schema yet: run "
+            f"`mloop --uri {shown_url(engine)} db upgrade` (or `mloop init` for a new workspace)"
         )
     _refuse_unknown(engine, revision)
     raise SchemaMismatch(
         f"{_where(engine)} has schema revision {revision}; this mloop needs {SCHEMA_HEAD}: "
-        "run `mloop db upgrade`"
+        f"run `mloop --uri {shown_url(engine)} db upgrade`"
     )
 
 
