@@ -136,3 +136,36 @@ def test_malformed_or_unsupported_uris_are_invalid(uri: str) -> None:
 def test_driver_qualified_uris_are_accepted(make_store_uri: Callable[[str], str]) -> None:
     uri = make_store_uri("sqlite").replace("sqlite://", "sqlite+pysqlite://", 1)
     open_store(uri).close()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_an_older_schema_is_upgraded_keeping_its_data(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from mloop.store.sql import migrate
+
+    if backend == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'old.db'}"
+    else:
+        server = request.getfixturevalue("postgres")
+        uri = server.uri(server.create())
+    engine = _engine(uri)
+    config = Config()
+    config.set_main_option("script_location", str(migrate._MIGRATIONS))
+    with engine.begin() as conn:  # a database made by the first release of the schema
+        config.attributes["connection"] = conn
+        command.upgrade(config, KNOWN_REVISIONS[0])
+        conn.execute(sa.text("INSERT INTO projects (name, created_at) VALUES ('default', 0)"))
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match=f"needs {SCHEMA_HEAD}.*db upgrade"):
+        open_store(uri)
+    assert upgrade_store(uri) == (KNOWN_REVISIONS[0], SCHEMA_HEAD)
+    store = open_store(uri)
+    experiment = store.experiments.ensure("kept", project="default")
+    assert experiment.project_id == 1  # the old row is still there and used
+    store.close()

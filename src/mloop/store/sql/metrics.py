@@ -23,8 +23,9 @@ _COLUMNS = "run_id, key, step, ts, value"
 def insert_points(conn: sa.Connection, run_id: str, points: Sequence[MetricPoint]) -> None:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO metrics ({_COLUMNS}) VALUES ({', '.join([mark] * 5)})"
+    # NaN (the only value unequal to itself) is stored as NULL.
     rows = [
-        (run_id, p.key, p.step, p.timestamp, None if p.value != p.value else float(p.value))
+        (run_id, p.key, p.step, p.timestamp, p.value if p.value == p.value else None)
         for p in points
     ]
     conn.exec_driver_sql(sql, rows)
@@ -35,7 +36,11 @@ def _update_latest(conn: sa.Connection, run_id: str, points: Sequence[MetricPoin
     newest: dict[str, MetricPoint] = {}
     for p in points:
         best = newest.get(p.key)
-        if best is None or (p.step, p.timestamp) >= (best.step, best.timestamp):
+        if (
+            best is None
+            or p.step > best.step
+            or (p.step == best.step and p.timestamp >= best.timestamp)
+        ):
             newest[p.key] = p
     rows = [
         {

@@ -11,7 +11,7 @@ from mloop.errors import NotFound
 from mloop.store.entities import Run, RunStatus
 from mloop.store.sql.schema import latest_metrics, params, runs, tags
 
-_CHUNK = 500
+_CHUNK = 1000
 
 
 def require_run(conn: sa.Connection, run_id: str) -> None:

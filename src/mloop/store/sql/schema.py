@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0001"
-KNOWN_REVISIONS = ("0001",)
+SCHEMA_HEAD = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -61,6 +61,8 @@ params = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     # The value as a number when it reads as one, so filters can compare numerically.
     sa.Column("num", sa.Double),
+    sa.Index("ix_params_key_value", "key", "value"),
+    sa.Index("ix_params_key_num", "key", "num"),
 )
 
 # NaN is stored as NULL: SQLite cannot hold NaN, and both backends must agree.
@@ -84,6 +86,7 @@ latest_metrics = sa.Table(
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("ts", sa.BigInteger, nullable=False),
     sa.Column("value", sa.Double),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
 )
 
 tags = sa.Table(
@@ -92,6 +95,7 @@ tags = sa.Table(
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
     sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_tags_key_value", "key", "value"),
 )
 
 artifacts = sa.Table(

@@ -72,11 +72,10 @@ def _compare(cmp: Compare) -> sa.ColumnElement[bool]:
     table = _CHILDREN[field.kind]
     numeric = field.kind == "params" and _is_numeric(cmp.value)
     column = table.c.num if numeric else table.c.value
-    return sa.exists().where(
-        table.c.run_id == runs.c.id,
-        table.c.key == field.key,
-        _apply(column, cmp.op, cmp.value),
+    matching = sa.select(table.c.run_id).where(
+        table.c.key == field.key, _apply(column, cmp.op, cmp.value)
     )
+    return runs.c.id.in_(matching)
 
 
 def _apply(column: sa.ColumnElement[object], op: str, value: object) -> sa.ColumnElement[bool]:
