@@ -123,3 +123,28 @@ def test_a_corrupted_tree_stops_gc_before_deleting(
         collect_garbage(case.store, [], [populated["tree"]], delete=True, min_age=NOW)
 
     assert stored(case.store) == before
+
+
+def test_storing_old_bytes_again_restarts_their_grace_period(tmp_path: Path) -> None:
+    """A write that finds its blob already stored must protect it like a new one."""
+    import os
+    import time
+
+    from mloop.blobs import open_blobs
+
+    store = open_blobs(tmp_path / "blobs")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f.bin").write_bytes(b"old bytes, about to be used again")
+    digests = [store.put_bytes(b"old bytes, about to be used again"), store.put_tree(data)]
+    two_hours_ago = time.time() - 7200
+    for info in list(store.iter_objects()):
+        path = store.local_path(info.digest)
+        assert path is not None
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert set(collect_garbage(store, [], []).unreferenced) == set(store.iter_digests())
+    store.put_bytes(b"old bytes, about to be used again")  # deduplicated: nothing written
+    store.put_tree(data)
+    report = collect_garbage(store, [], [], delete=True)
+    assert report.unreferenced == ()
+    assert set(digests) <= set(report.too_recent)

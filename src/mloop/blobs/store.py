@@ -41,7 +41,9 @@ class BlobStore:
     def put_bytes(self, data: bytes | bytearray | memoryview) -> Digest:
         """Store ``data`` (unless it is stored already) and return its digest."""
         digest = hash_bytes(data)
-        if not self.backend.exists([digest.hex]):
+        if self.backend.exists([digest.hex]):
+            self.backend.touch([digest.hex])  # a deduplicated write is a fresh use
+        else:
             self.backend.put_bytes(digest.hex, bytes(data))
         return digest
 
@@ -62,6 +64,7 @@ class BlobStore:
     ) -> None:
         """Upload the files whose digest is not stored, checking they did not change."""
         present = self.exists(files)
+        self.backend.touch(digest.hex for digest in present)  # deduplicated writes are fresh uses
         missing = [(digest, path) for digest, path in files.items() if digest not in present]
         with ThreadPoolExecutor(_THREADS) as pool:
             list(pool.map(lambda item: self.backend.put_file(item[0].hex, item[1]), missing))

@@ -68,6 +68,10 @@ class Backend(Protocol):
         """Write the stored bytes of ``key`` to the file ``dest`` (created or truncated)."""
         ...
 
+    def touch(self, keys: Iterable[str]) -> None:
+        """Mark stored objects as just written, where the backend can (GC's grace period)."""
+        ...
+
     def delete(self, keys: Iterable[str]) -> None:
         """Remove ``keys``; keys that are not stored are ignored."""
         ...

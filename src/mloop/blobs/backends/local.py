@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from mloop.blobs.backends import ObjectInfo, join_key, split_key
@@ -56,6 +56,11 @@ class LocalBackend:
     def download(self, key: str, dest: Path) -> None:
         with self._reading(key):
             copy_file(self.local_path(key), dest)
+
+    def touch(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            with suppress(FileNotFoundError):
+                os.utime(self.local_path(key))
 
     def delete(self, keys: Iterable[str]) -> None:
         with self._writing():

@@ -73,6 +73,9 @@ class FsspecBackend:
         with self._translate("download a blob", key):
             self._fs.get_file(self._path(key), str(dest))
 
+    def touch(self, keys: Iterable[str]) -> None:
+        """Object stores cannot change an object's time: GC's grace counts from its first write."""
+
     def delete(self, keys: Iterable[str]) -> None:
         present = self.exists(keys)  # removing a missing path is an error in fsspec
         if present:
