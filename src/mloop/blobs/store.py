@@ -133,7 +133,15 @@ class BlobStore:
         return path
 
     def put_tree(self, folder: str | os.PathLike[str]) -> Digest:
-        """Store every file under ``folder`` and its manifest; return the manifest's digest.
+        """Store every file under ``folder`` and its manifest; return the manifest's digest."""
+        return self.put_manifest(self.put_files(folder))
+
+    def put_manifest(self, manifest: Manifest) -> Digest:
+        """Store ``manifest`` itself (its files must be stored already)."""
+        return self.put_bytes(manifest.to_bytes())
+
+    def put_files(self, folder: str | os.PathLike[str]) -> Manifest:
+        """Store every file under ``folder``; return their manifest (not stored itself).
 
         Empty folders are not recorded. Files are hashed in parallel, looked up in
         the store in one batch, and only the missing ones are uploaded.
@@ -150,7 +158,7 @@ class BlobStore:
             ManifestEntry(path, digests[path], fingerprints[file][0])
             for path, file in files.items()
         )
-        return self.put_bytes(Manifest.of(entries).to_bytes())
+        return Manifest.of(entries)
 
     def get_manifest(self, digest: Digest) -> Manifest:
         """The verified manifest stored as ``digest``."""

@@ -36,12 +36,16 @@ def artifact_path(path: str, *, internal: bool = False) -> str:
 def store_local(blobs: BlobStore, local: Path, path: str) -> ArtifactEntry:
     """Put a local file or folder into the blob store as the artifact ``path``."""
     if local.is_dir():
-        digest = blobs.put_tree(local)
-        size = sum(entry.size for entry in blobs.get_manifest(digest).entries)
-        return ArtifactEntry(path, str(digest), size, is_dir=True)
+        manifest = blobs.put_files(local)
+        return ArtifactEntry(path, str(blobs.put_manifest(manifest)), manifest.size, is_dir=True)
     if local.is_file():
         return ArtifactEntry(path, str(blobs.put_file(local)), local.stat().st_size, is_dir=False)
     raise NotFound(f"cannot log {local}: no such file or folder")
+
+
+def store_bytes(blobs: BlobStore, content: bytes, path: str) -> ArtifactEntry:
+    """Put ``content`` into the blob store as the file artifact ``path``."""
+    return ArtifactEntry(path, str(blobs.put_bytes(content)), len(content), is_dir=False)
 
 
 @dataclass(frozen=True, slots=True)

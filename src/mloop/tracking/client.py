@@ -102,14 +102,14 @@ class Client:
         """Start a run; with ``capture_env`` it records git state, command, Python and packages."""
         exp = self.experiment(experiment)
         env = capture() if capture_env else Capture({})
-        files = self._store_capture(env)  # before the run exists: no orphan if this fails
+        env_tags, files = self._store_capture(env)  # before the run: no orphan if this fails
         run = self.store.runs.create(
             exp.id,
             name=name,
             user=self.settings.user,
             start_time=now_ms(),
             parent_id=parent_id,
-            tags={**env.tags, **(tags or {})},
+            tags={**env_tags, **(tags or {})},
         )
         if files:
             self.store.runs.record_artifacts(run.id, files)
@@ -211,7 +211,7 @@ class Client:
         """Store ``content`` as the artifact ``artifact_path``."""
         path = artifacts.artifact_path(artifact_path)
         self.store.runs.get(run_id)  # fail on an unknown run before storing bytes
-        entry = ArtifactEntry(path, str(self.blobs.put_bytes(content)), len(content), is_dir=False)
+        entry = artifacts.store_bytes(self.blobs, content, path)
         self.store.runs.record_artifacts(run_id, [entry])
         return entry
 
@@ -253,17 +253,14 @@ class Client:
     ) -> None:
         self.close()
 
-    def _store_capture(self, env: Capture) -> list[ArtifactEntry]:
-        """Put the captured files in the blob store; without one, say so in a tag instead."""
+    def _store_capture(self, env: Capture) -> tuple[dict[str, str], list[ArtifactEntry]]:
+        """The run's tags and its stored captured files; without a blob store, a tag says so."""
         if not env.files:
-            return []
+            return env.tags, []
         if self._blobs_arg is None and self.settings.blobs is None:
-            env.tags[SKIPPED_TAG] = "no blob store configured (MLOOP_BLOBS)"
-            return []
-        return [
-            ArtifactEntry(path, str(self.blobs.put_bytes(content)), len(content), is_dir=False)
-            for path, content in env.files.items()
-        ]
+            return {**env.tags, SKIPPED_TAG: "no blob store configured (MLOOP_BLOBS)"}, []
+        files = [artifacts.store_bytes(self.blobs, data, path) for path, data in env.files.items()]
+        return env.tags, files
 
 
 def metric_value(key: str, value: object) -> float:
