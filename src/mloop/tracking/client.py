@@ -92,15 +92,19 @@ class Client:
     # -- runs ------------------------------------------------------------------------
     def create_run(
         self,
-        experiment: str | None = None,
+        experiment: str | Experiment | None = None,
         *,
         name: str | None = None,
         parent_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         capture_env: bool = True,
     ) -> Run:
-        """Start a run; with ``capture_env`` it records git state, command, Python and packages."""
-        exp = self.experiment(experiment)
+        """Start a run; with ``capture_env`` it records git state, command, Python and packages.
+
+        ``experiment`` is a name (created if missing; default: the configured one) or
+        an ``Experiment`` already at hand.
+        """
+        exp = experiment if isinstance(experiment, Experiment) else self.experiment(experiment)
         env = capture() if capture_env else Capture({})
         env_tags, files = self._store_capture(env)  # before the run: no orphan if this fails
         run = self.store.runs.create(

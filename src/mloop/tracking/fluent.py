@@ -18,14 +18,14 @@ from typing import Any
 
 from mloop.config import resolve_settings
 from mloop.errors import InvalidArgument
-from mloop.store.entities import ArtifactEntry, RunStatus
+from mloop.store.entities import ArtifactEntry, Experiment, RunStatus
 from mloop.tracking import signals
 from mloop.tracking.active import ActiveRun
 from mloop.tracking.client import Client
 
 _active: ContextVar[ActiveRun | None] = ContextVar("mloop_active_run", default=None)
-_tokens: dict[str, Token[ActiveRun | None]] = {}
-_open_runs: dict[str, ActiveRun] = {}
+# Open runs by id, with the token that makes the run's parent active again.
+_open: dict[str, tuple[ActiveRun, Token[ActiveRun | None]]] = {}
 _defaults: dict[tuple[str, str | None], Client] = {}
 _lock = threading.Lock()
 
@@ -46,10 +46,11 @@ def start_run(
     parent = _active.get()
     if client is None:
         client = parent.client if parent is not None else default_client()
+    target: str | Experiment | None = experiment
     if experiment is None and parent is not None:  # a child belongs with its parent
-        experiment = client.store.experiments.get(parent.run.experiment_id).name
+        target = client.store.experiments.get(parent.run.experiment_id)
     run = client.create_run(
-        experiment,
+        target,
         name=name,
         parent_id=parent.id if parent is not None else None,
         tags=tags,
@@ -57,8 +58,7 @@ def start_run(
     )
     active = ActiveRun(client, run, on_end=_forget)
     signals.install()
-    _tokens[run.id] = _active.set(active)
-    _open_runs[run.id] = active
+    _open[run.id] = (active, _active.set(active))
     return active
 
 
@@ -74,10 +74,9 @@ def end_run(status: RunStatus = RunStatus.FINISHED) -> None:
 
 def _forget(run: ActiveRun) -> None:
     """Called when ``run`` ends: its parent (if any) becomes the active run again."""
-    _open_runs.pop(run.id, None)
-    if not _open_runs:
+    _, token = _open.pop(run.id, (None, None))
+    if not _open:
         signals.uninstall()
-    token = _tokens.pop(run.id, None)
     if token is not None:
         try:
             _active.reset(token)
@@ -172,7 +171,7 @@ def _end_open_runs() -> None:
         status = RunStatus.KILLED
     elif last is not None:
         status = RunStatus.FAILED
-    for run in reversed(list(_open_runs.values())):
+    for run, _ in reversed(list(_open.values())):
         try:
             run.end(status)
         except Exception as exc:  # one broken run must not keep the others open

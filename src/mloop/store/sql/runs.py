@@ -64,7 +64,17 @@ class SqlRunStore:
                 )
             )
             _set_tags(conn, run_id, tags or {})
-        return self.get(run_id)
+        return Run(
+            id=run_id,
+            experiment_id=experiment_id,
+            name=name,
+            status=RunStatus.RUNNING,
+            user=user,
+            start_time=start_time,
+            end_time=None,
+            parent_id=parent_id,
+            tags=dict(tags or {}),
+        )
 
     def get(self, run_id: str) -> Run:
         validate.run_id(run_id)
