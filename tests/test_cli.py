@@ -275,3 +275,12 @@ def test_init_with_a_relative_sqlite_uri(tmp_path: Path, monkeypatch: pytest.Mon
     code, out, err = mloop_cli("runs", "list")
     assert code == 0, err
     assert "No runs yet" in out
+
+
+def test_artifact_names_with_markup_are_listed_literally(workspace: Path) -> None:
+    (workspace / "f.txt").write_text("x")
+    with mloop.start_run(capture_env=False) as run:
+        mloop.log_artifact(workspace / "f.txt", "[red]plot[/red].txt")
+    for args in (("artifacts", "list", run.id), ("runs", "show", run.id)):
+        code, out, _ = mloop_cli(*args)
+        assert code == 0 and "[red]plot[/red].txt" in out

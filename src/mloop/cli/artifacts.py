@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from mloop.cli import render
 from mloop.cli.state import state
@@ -29,10 +28,7 @@ def list_artifacts(
     if as_json:
         render.print_json(st.console, entries)
         return
-    table = Table("path", "size", "digest", box=None, header_style="bold")
-    for e in entries:
-        table.add_row(e.path + ("/" if e.is_dir else ""), f"{e.size:,}", e.digest[:12])
-    st.console.print(table)
+    st.console.print(render.artifact_table(entries))
 
 
 @app.command("get")

@@ -10,10 +10,12 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from mloop.blobs import Digest
 from mloop.errors import InvalidArgument
-from mloop.store.entities import Run
+from mloop.store.entities import ArtifactEntry, Run
 
 
 def when(ms: int | None, *, short: bool = False) -> str:
@@ -63,6 +65,24 @@ def status_style(status: str) -> str:
     return {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}.get(
         status, ""
     )
+
+
+def artifact_table(entries: list[ArtifactEntry], title: str | None = None) -> Table:
+    """Path (folders end with /), size and short digest of each artifact."""
+    table = Table(
+        "path",
+        "size",
+        "digest",
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=None,
+        header_style="bold",
+    )
+    for entry in entries:
+        shown = escape(entry.path) + ("/" if entry.is_dir else "")
+        table.add_row(shown, f"{entry.size:,}", entry.digest[:12])
+    return table
 
 
 def print_json(console: Console, data: Any) -> None:

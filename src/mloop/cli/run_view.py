@@ -40,12 +40,7 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
         {k.removeprefix(_SOURCE): v for k, v in run.tags.items() if k.startswith(_SOURCE)},
     )
     if artifacts:
-        table = Table(
-            "artifact", "size", "digest", title="Artifacts", title_justify="left", box=None
-        )
-        for a in artifacts:
-            table.add_row(escape(a.path) + ("/" if a.is_dir else ""), f"{a.size:,}", a.digest[:12])
-        out.print(table)
+        out.print(render.artifact_table(artifacts, title="Artifacts"))
     if notes:
         out.print("[bold]Notes[/bold]")
         for n in notes:
