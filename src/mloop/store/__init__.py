@@ -11,26 +11,44 @@ from mloop.config import store_scheme
 from mloop.errors import InvalidArgument
 from mloop.store.entities import (
     ArtifactEntry,
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
     Experiment,
     MetricPoint,
+    NewVersion,
     Note,
     NoteOutcome,
     Page,
     Run,
+    RunInput,
     RunStatus,
 )
-from mloop.store.interfaces import ExperimentStore, ExperimentSummary, RunQuery, RunStore, Store
+from mloop.store.interfaces import (
+    DatasetStore,
+    ExperimentStore,
+    ExperimentSummary,
+    RunQuery,
+    RunStore,
+    Store,
+)
 
 __all__ = [
     "ArtifactEntry",
+    "Dataset",
+    "DatasetKind",
+    "DatasetStore",
+    "DatasetVersion",
     "Experiment",
     "ExperimentStore",
     "ExperimentSummary",
     "MetricPoint",
+    "NewVersion",
     "Note",
     "NoteOutcome",
     "Page",
     "Run",
+    "RunInput",
     "RunQuery",
     "RunStatus",
     "RunStore",

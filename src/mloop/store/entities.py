@@ -107,3 +107,85 @@ class Page(Generic[T]):
 
     items: list[T]
     next_token: str | None
+
+
+class DatasetKind(StrEnum):
+    """What a dataset version holds: one file, a folder of files, or a table (stored as Parquet)."""
+
+    FILE = "file"
+    FOLDER = "folder"
+    TABLE = "table"
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A named, versioned collection of data; ``schema`` is the attached schema as JSON text."""
+
+    id: int
+    project_id: int
+    name: str
+    created_at: int
+    description: str
+    schema: str | None
+    latest: int | None
+    """The newest version number; None while the dataset has no version."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetVersion:
+    """One immutable version of a dataset.
+
+    ``digest`` names the folder manifest of its files in the blob store (a single
+    file or a table is a manifest of one entry); ``profile`` names the JSON blob of
+    its column statistics (tabular data only).
+    """
+
+    id: int
+    dataset: str
+    version: int
+    digest: str
+    kind: DatasetKind
+    files: int
+    size: int
+    rows: int | None
+    profile: str | None
+    parent: int | None
+    """The version number this one was added on top of (the latest at the time)."""
+    user: str
+    created_at: int
+    message: str | None
+    source: str | None
+    """Where the content came from (a path, or ``DataFrame``), for people; never read back."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """``NAME@N``, the way to name this version everywhere."""
+        return f"{self.dataset}@{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """What a new dataset version records; the store numbers it and links its parent."""
+
+    digest: str
+    kind: DatasetKind
+    files: int
+    size: int
+    rows: int | None
+    profile: str | None
+    user: str
+    created_at: int
+    message: str | None = None
+    source: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInput:
+    """A dataset version used by a run, in a role such as train, validation, test, reference."""
+
+    run_id: str
+    version: DatasetVersion
+    role: str
+    created_at: int

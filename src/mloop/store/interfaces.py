@@ -13,12 +13,16 @@ from typing import Protocol
 
 from mloop.store.entities import (
     ArtifactEntry,
+    Dataset,
+    DatasetVersion,
     Experiment,
     MetricPoint,
+    NewVersion,
     Note,
     NoteOutcome,
     Page,
     Run,
+    RunInput,
     RunStatus,
 )
 
@@ -97,6 +101,56 @@ class RunStore(Protocol):
         ...
 
 
+class DatasetStore(Protocol):
+    """Datasets, their immutable versions, and which runs used which version."""
+
+    def ensure(self, name: str, project: str = "default") -> Dataset:
+        """The dataset called ``name``, created (with its project) when missing."""
+        ...
+
+    def get(self, name: str, project: str = "default") -> Dataset: ...
+
+    def list_all(self, project: str = "default") -> list[Dataset]: ...
+
+    def set_schema(self, name: str, schema: str | None, project: str = "default") -> None:
+        """Attach a schema (JSON text) to the dataset, or detach it with None."""
+        ...
+
+    def add_version(self, dataset_id: int, new: NewVersion) -> tuple[DatasetVersion, bool]:
+        """Record ``new`` as the next version, unless the latest has the same digest.
+
+        Returns (the version, True) when one was created, or (the latest, False)
+        when its content is identical: adding the same data twice makes no version.
+        """
+        ...
+
+    def version(self, name: str, number: int, project: str = "default") -> DatasetVersion: ...
+
+    def versions(
+        self, name: str, project: str = "default", *, digest_prefix: str | None = None
+    ) -> list[DatasetVersion]:
+        """All versions, newest first; only those whose digest starts with ``digest_prefix``."""
+        ...
+
+    def set_version_tags(self, version_id: int, tags: Mapping[str, str]) -> None: ...
+
+    def log_input(self, run_id: str, version_id: int, role: str, created_at: int) -> None:
+        """Record that the run used the version in ``role`` (again is harmless)."""
+        ...
+
+    def run_inputs(self, run_id: str) -> list[RunInput]:
+        """The dataset versions a run used."""
+        ...
+
+    def version_users(self, version_id: int) -> list[RunInput]:
+        """The runs that used a dataset version, oldest first."""
+        ...
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+
 class Store(Protocol):
     """A metadata store: its aggregates, and the lifetime of its connections."""
 
@@ -105,5 +159,8 @@ class Store(Protocol):
 
     @property
     def runs(self) -> RunStore: ...
+
+    @property
+    def datasets(self) -> DatasetStore: ...
 
     def close(self) -> None: ...

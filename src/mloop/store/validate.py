@@ -19,6 +19,7 @@ INT64 = (-(2**63), 2**63 - 1)
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+_DATASET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def key(kind: str, name: object) -> str:
@@ -99,3 +100,19 @@ def as_number(text: str) -> float | None:
     except ValueError:
         return None
     return None if math.isnan(number) or math.isinf(number) else number
+
+
+def dataset_name(name: object) -> str:
+    """A dataset name: letters, digits, ``.``, ``_`` and ``-`` (``@`` separates a version)."""
+    if not isinstance(name, str) or not _DATASET.fullmatch(name) or len(name) > KEY_LENGTH:
+        raise InvalidArgument(
+            f"{name!r} is not a valid dataset name: use 1 to {KEY_LENGTH} letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit (e.g. bike-sharing)"
+        )
+    return name
+
+
+def digest(kind: str, value: object) -> str:
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise InvalidArgument(f"{kind}: {value!r} is not a digest (64 lowercase hex characters)")
+    return value

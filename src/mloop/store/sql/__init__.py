@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.store.sql import migrate
+from mloop.store.sql.datasets import SqlDatasetStore
 from mloop.store.sql.engine import create_engine
 from mloop.store.sql.errors import database_error
 from mloop.store.sql.experiments import SqlExperimentStore
@@ -22,6 +23,7 @@ class SqlStore:
         self.engine = engine
         self._experiments = SqlExperimentStore(engine)
         self._runs = SqlRunStore(engine)
+        self._datasets = SqlDatasetStore(engine)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -30,6 +32,10 @@ class SqlStore:
     @property
     def runs(self) -> SqlRunStore:
         return self._runs
+
+    @property
+    def datasets(self) -> SqlDatasetStore:
+        return self._datasets
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0002"
-KNOWN_REVISIONS = ("0001", "0002")
+SCHEMA_HEAD = "0003"
+KNOWN_REVISIONS = ("0001", "0002", "0003")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -117,4 +117,59 @@ notes = sa.Table(
     sa.Column("outcome", sa.String(16)),
     sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("schema", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "name"),
+)
+
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.BigInteger, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("files", sa.BigInteger, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("profile", sa.String(64)),
+    sa.Column("parent_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id")),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("message", sa.Text),
+    sa.Column("source", sa.Text),
+    sa.UniqueConstraint("dataset_id", "version"),
+    sa.Index("ix_dataset_versions_digest", "dataset_id", "digest"),
+)
+
+dataset_version_tags = sa.Table(
+    "dataset_version_tags",
+    metadata,
+    sa.Column(
+        "version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), primary_key=True
+    ),
+    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column(
+        "version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), primary_key=True
+    ),
+    sa.Column("role", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_run_inputs_version", "version_id"),
 )
