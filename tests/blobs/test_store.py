@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mloop.blobs import Backend, BlobStore, Digest, hash_bytes
+from mloop.blobs.ingest import LARGE
 from mloop.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
 from .conftest import StoreCase
@@ -112,7 +113,11 @@ def test_stored_content_is_not_uploaded_again(store: BlobStore, tmp_path: Path) 
 
 
 class RewritingBackend(CountingBackend):
-    """A backend during whose upload someone else appends to the source file."""
+    """A backend during whose copy of a large file someone else appends to the file.
+
+    (Small files are written from the bytes that were hashed, so only a copied
+    large file can change under the store.)
+    """
 
     def put_file(self, key: str, src: Path) -> None:
         with src.open("ab") as out:
@@ -122,7 +127,7 @@ class RewritingBackend(CountingBackend):
 
 def test_a_file_changed_while_stored_is_not_stored(store: BlobStore, tmp_path: Path) -> None:
     store = BlobStore(RewritingBackend(store.backend))
-    (tmp_path / "log.txt").write_bytes(b"first line")
+    (tmp_path / "log.txt").write_bytes(b"first line" * (LARGE // 10 + 1))
 
     with pytest.raises(Conflict, match=r"log\.txt changed while it was being stored"):
         store.put_file(tmp_path / "log.txt")

@@ -16,12 +16,12 @@ from typing import Any, NamedTuple
 
 from mloop.blobs.backends import Backend, backend_for
 from mloop.blobs.digest import Digest, hash_bytes, hash_file
+from mloop.blobs.hashcache import HashCache
+from mloop.blobs.ingest import SILENT, Progress, ingest
 from mloop.blobs.manifest import Manifest, ManifestEntry, walk_files
-from mloop.errors import Conflict, IntegrityError, InvalidArgument, NotFound
+from mloop.errors import IntegrityError, InvalidArgument, NotFound
 
 _THREADS = 8
-
-_Fingerprint = tuple[int, int, int]
 
 
 class BlobInfo(NamedTuple):
@@ -54,28 +54,9 @@ class BlobStore:
         no longer match the digest computed first.
         """
         path = Path(path)
-        before = _fingerprint(path)
-        digest = hash_file(path)
-        self._upload_missing({digest: path}, {path: before})
-        return digest
-
-    def _upload_missing(
-        self, files: Mapping[Digest, Path], fingerprints: Mapping[Path, _Fingerprint]
-    ) -> None:
-        """Upload the files whose digest is not stored, checking they did not change."""
-        present = self.exists(files)
-        self.backend.touch(digest.hex for digest in present)  # deduplicated writes are fresh uses
-        missing = [(digest, path) for digest, path in files.items() if digest not in present]
-        with ThreadPoolExecutor(_THREADS) as pool:
-            list(pool.map(lambda item: self.backend.put_file(item[0].hex, item[1]), missing))
-        changed = [path for path, before in fingerprints.items() if _fingerprint(path) != before]
-        if changed:
-            uploaded = {path: digest for digest, path in missing}
-            self.backend.delete(uploaded[path].hex for path in changed if path in uploaded)
-            raise Conflict(
-                f"{changed[0]} changed while it was being stored; nothing of it was "
-                "stored, store it again once it is complete"
-            )
+        if path.is_dir():
+            raise InvalidArgument(f"cannot hash {path}: it is a directory")
+        return ingest(self.backend, {"file": path}).entries[0].digest
 
     def get_bytes(self, digest: Digest) -> bytes:
         """The bytes of ``digest``, verified: IntegrityError if they were altered."""
@@ -140,25 +121,23 @@ class BlobStore:
         """Store ``manifest`` itself (its files must be stored already)."""
         return self.put_bytes(manifest.to_bytes())
 
-    def put_files(self, folder: str | os.PathLike[str]) -> Manifest:
+    def put_files(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        cache: HashCache | None = None,
+        progress: Progress | None = None,
+    ) -> Manifest:
         """Store every file under ``folder``; return their manifest (not stored itself).
 
-        Empty folders are not recorded. Files are hashed in parallel, looked up in
-        the store in one batch, and only the missing ones are uploaded.
+        Empty folders are not recorded. Only files missing from the store are
+        written; ``cache`` skips hashing unchanged files; ``progress`` is told
+        (bytes, files) as they are done.
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidArgument(f"cannot store {folder} as a folder: not a directory")
-        files = dict(walk_files(folder))
-        fingerprints = {file: _fingerprint(file) for file in files.values()}
-        with ThreadPoolExecutor(_THREADS) as pool:
-            digests = dict(zip(files, pool.map(hash_file, files.values()), strict=True))
-        self._upload_missing({digests[path]: file for path, file in files.items()}, fingerprints)
-        entries = (
-            ManifestEntry(path, digests[path], fingerprints[file][0])
-            for path, file in files.items()
-        )
-        return Manifest.of(entries)
+        return ingest(self.backend, dict(walk_files(folder)), cache=cache, progress=progress)
 
     def get_manifest(self, digest: Digest) -> Manifest:
         """The verified manifest stored as ``digest``."""
@@ -177,21 +156,61 @@ class BlobStore:
         self.checkout_manifest(manifest, dest)
         return manifest
 
-    def checkout_manifest(self, manifest: Manifest, dest: str | os.PathLike[str]) -> None:
-        """Write the files of ``manifest`` under ``dest``, verified; nothing escapes ``dest``."""
+    def checkout_manifest(
+        self,
+        manifest: Manifest,
+        dest: str | os.PathLike[str],
+        *,
+        link: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        """Write the files of ``manifest`` under ``dest``, verified; nothing escapes ``dest``.
+
+        With ``link``, files of a local store are hardlinked where the filesystem
+        allows (read-only, like the store's copy), else copied. A corrupted blob
+        raises IntegrityError naming the file of the manifest.
+        """
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
         targets = [_target(dest, entry.path) for entry in manifest.entries]
-        with ThreadPoolExecutor(_THREADS) as pool:
-            list(pool.map(self._checkout_file, manifest.entries, targets))
+        report = progress or SILENT
+        report.start(manifest.size, len(manifest.entries))
 
-    def _checkout_file(self, entry: ManifestEntry, target: Path) -> None:
-        self.get_file(entry.digest, target)
+        def write(entry: ManifestEntry, target: Path) -> None:
+            self._checkout_file(entry, target, link=link)
+            report.advance(entry.size, 1)
+
+        with ThreadPoolExecutor(_THREADS) as pool:
+            list(pool.map(write, manifest.entries, targets))
+
+    def _checkout_file(self, entry: ManifestEntry, target: Path, *, link: bool) -> None:
+        try:
+            if not (link and self._link(entry.digest, target)):
+                self.get_file(entry.digest, target)
+        except IntegrityError as exc:
+            raise IntegrityError(f"cannot check out {entry.path}: {exc}") from None
         if target.stat().st_size != entry.size:
             raise IntegrityError(
                 f"manifest says {entry.path} has {entry.size} bytes but blob "
                 f"{entry.digest} has {target.stat().st_size}; the manifest is corrupted"
             )
+
+    def _link(self, digest: Digest, target: Path) -> bool:
+        """Hardlink the verified local object of ``digest`` to ``target``; False if impossible."""
+        source = self.local_path(digest)
+        if source is None:
+            return False
+        if hash_file(source) != digest:
+            raise _corrupted(digest, self.backend.url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".mloop-tmp-{uuid.uuid4().hex}"
+        try:
+            os.link(source, tmp)
+            os.replace(tmp, target)
+        except OSError:  # another filesystem, too many links, not permitted: copy instead
+            tmp.unlink(missing_ok=True)
+            return False
+        return True
 
 
 def open_blobs(root: str | Path, storage_options: Mapping[str, Any] | None = None) -> BlobStore:
@@ -216,15 +235,6 @@ def _target(dest: Path, entry_path: str) -> Path:
             "(through a symlink); refusing"
         )
     return target
-
-
-def _fingerprint(path: Path) -> _Fingerprint:
-    """Size, modification time and inode: what changes when a file is rewritten."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise NotFound(f"cannot store {path}: no such file") from None
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
 def _corrupted(digest: Digest, url: str) -> IntegrityError:
