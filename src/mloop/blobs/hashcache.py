@@ -52,7 +52,7 @@ class Fingerprint(NamedTuple):
 
 
 class CachedHash(NamedTuple):
-    path: Path
+    path: str
     fingerprint: Fingerprint
     hashed_ns: int
     """When hashing started (``time.time_ns()``), for the racy-file rule."""
@@ -75,13 +75,12 @@ class HashCache:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
-    def lookup(self, files: Mapping[Path, Fingerprint]) -> dict[Path, Digest]:
-        """The cached digests of those ``files`` whose fingerprint still matches."""
+    def lookup(self, files: Mapping[str, Fingerprint]) -> dict[str, Digest]:
+        """The cached digests of those ``files`` (absolute paths) whose fingerprint matches."""
         if not files:
             return {}
-        found: dict[Path, Digest] = {}
-        keys = {str(path): path for path in files}
-        names = list(keys)
+        found: dict[str, Digest] = {}
+        names = list(files)
         with self._lock:
             conn = self._connect()
             for start in range(0, len(names), _CHUNK):
@@ -93,16 +92,15 @@ class HashCache:
                     chunk,
                 ).fetchall()
                 for name, size, mtime_ns, inode, hashed_ns, digest in rows:
-                    path = keys[name]
                     trusted = mtime_ns + RACY_NS <= hashed_ns
-                    if trusted and files[path] == (size, mtime_ns, inode):
-                        found[path] = Digest(digest)
+                    if trusted and files[name] == (size, mtime_ns, inode):
+                        found[name] = Digest(digest)
         return found
 
     def record(self, entries: Iterable[CachedHash]) -> None:
         """Remember digests (not those of racy files: they would not be trusted)."""
         rows = [
-            (str(e.path), *e.fingerprint, e.hashed_ns, e.digest.hex)
+            (e.path, *e.fingerprint, e.hashed_ns, e.digest.hex)
             for e in entries
             if e.fingerprint.mtime_ns + RACY_NS <= e.hashed_ns
         ]

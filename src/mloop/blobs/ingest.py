@@ -14,7 +14,7 @@ from __future__ import annotations
 import mmap
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ import blake3
 from mloop.blobs.backends import Backend
 from mloop.blobs.digest import Digest, hash_bytes
 from mloop.blobs.hashcache import CachedHash, Fingerprint, HashCache
-from mloop.blobs.manifest import Manifest, ManifestEntry
+from mloop.blobs.manifest import LocalFile, Manifest, ManifestEntry
 from mloop.errors import Conflict, NotFound
 
 
@@ -52,26 +52,27 @@ LARGE = 8 << 20
 
 _BATCH_BYTES = 64 << 20
 _BATCH_FILES = 2048
-_THREADS = 4
+_THREADS = 2
 _SLICE = 256 << 20  # large files report progress every this many bytes
 
 
 @dataclass(frozen=True, slots=True)
 class _Item:
     entry: str
-    path: Path
+    path: str
+    """Absolute: the hash cache's key."""
     fingerprint: Fingerprint
 
 
 def ingest(
     backend: Backend,
-    files: Mapping[str, Path],
+    files: Iterable[LocalFile],
     *,
     cache: HashCache | None = None,
     progress: Progress | None = None,
 ) -> Manifest:
-    """Store ``files`` (entry path -> local file) and return their manifest (not stored)."""
-    items = [_Item(entry, path, _fingerprint(path)) for entry, path in files.items()]
+    """Store ``files`` and return their manifest (not stored itself)."""
+    items = [_Item(f.entry, os.path.abspath(f.path), Fingerprint.of(f.stat)) for f in files]
     report = progress or SILENT
     report.start(sum(item.fingerprint.size for item in items), len(items))
     digests = _reuse_cached(backend, items, cache, report)
@@ -122,18 +123,36 @@ def _batches(items: list[_Item]) -> Iterator[list[_Item]]:
 
 
 def _store_small(backend: Backend, batch: list[_Item], report: Progress) -> dict[str, Digest]:
+    """Read, hash and write a batch; each thread takes a slice (a task per file costs more)."""
+    slices = [batch[start::_THREADS] for start in range(_THREADS)]
     with ThreadPoolExecutor(_THREADS) as pool:
-        contents = list(pool.map(_read, batch))
-        digests = [hash_bytes(data) for data in contents]
-        stored = backend.exists(digest.hex for digest in digests)
+        read = [pair for part in pool.map(_read_all, slices) for pair in part]
+        stored = backend.exists(digest.hex for _, _, digest in read)
         backend.touch(stored)
-        missing = {
-            d.hex: data for d, data in zip(digests, contents, strict=True) if d.hex not in stored
-        }
-        list(pool.map(backend.put_bytes, missing.keys(), missing.values()))
+        missing = {digest.hex: data for _, data, digest in read if digest.hex not in stored}
+        keys = list(missing)
+        list(
+            pool.map(
+                lambda part: _write_all(backend, part, missing),
+                (keys[i::_THREADS] for i in range(_THREADS)),
+            )
+        )
     for item in batch:
         report.advance(item.fingerprint.size, 1)
-    return {item.entry: digest for item, digest in zip(batch, digests, strict=True)}
+    return {item.entry: digest for item, _, digest in read}
+
+
+def _read_all(items: list[_Item]) -> list[tuple[_Item, bytes, Digest]]:
+    found = []
+    for item in items:
+        data = _read(item)
+        found.append((item, data, hash_bytes(data)))
+    return found
+
+
+def _write_all(backend: Backend, keys: list[str], contents: dict[str, bytes]) -> None:
+    for key in keys:
+        backend.put_bytes(key, contents[key])
 
 
 def _read(item: _Item) -> bytes:
@@ -155,7 +174,7 @@ def _store_large(backend: Backend, item: _Item, report: Progress) -> Digest:
         backend.touch([digest.hex])
         uploaded = False
     else:
-        backend.put_file(digest.hex, item.path)
+        backend.put_file(digest.hex, Path(item.path))
         uploaded = True
     if _fingerprint(item.path) != item.fingerprint:
         if uploaded:
@@ -165,7 +184,7 @@ def _store_large(backend: Backend, item: _Item, report: Progress) -> Digest:
     return digest
 
 
-def _hash_large(path: Path, report: Progress) -> Digest:
+def _hash_large(path: str, report: Progress) -> Digest:
     """blake3 on all cores through mmap, reporting progress slice by slice."""
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
     with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
@@ -177,16 +196,15 @@ def _hash_large(path: Path, report: Progress) -> Digest:
     return Digest(hasher.hexdigest())
 
 
-def _fingerprint(path: Path) -> Fingerprint:
+def _fingerprint(path: str) -> Fingerprint:
     try:
-        return Fingerprint.of(path.stat())
+        return Fingerprint.of(os.stat(path))
     except FileNotFoundError:
         raise NotFound(f"cannot store {path}: no such file") from None
 
 
-def _changed(path: Path) -> Conflict:
+def _changed(path: str) -> Conflict:
     return Conflict(
         f"{path} changed while it was being stored; nothing of it was recorded, "
         "store it again once it is complete"
     )
-

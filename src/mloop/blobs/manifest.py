@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mloop.blobs.digest import Digest
 from mloop.errors import InvalidArgument, MloopError
@@ -127,27 +127,44 @@ def _check_unique(paths: list[str]) -> None:
                 raise InvalidArgument(f"manifest has {folder!r} both as a file and as a folder")
 
 
-def _raise(error: OSError) -> None:
-    raise error
+class LocalFile(NamedTuple):
+    """A file found on disk: its entry path, its path as text, and its stat."""
+
+    entry: str
+    path: str
+    stat: os.stat_result
 
 
-def walk_files(folder: Path) -> Iterator[tuple[str, Path]]:
-    """(entry path, file) for every file under ``folder``, following file symlinks.
+def local_file(entry: str, path: str | os.PathLike[str]) -> LocalFile:
+    """``path`` as a :class:`LocalFile` named ``entry``."""
+    return LocalFile(check_entry_path(entry), os.fspath(path), os.stat(path))
+
+
+def walk_files(folder: Path) -> Iterator[LocalFile]:
+    """Every file under ``folder``, following file symlinks, in no particular order.
 
     Symlinks to folders are refused rather than skipped or followed: skipping
-    would drop content silently, following can loop. So is a folder that cannot
-    be read (``os.walk`` would skip it): its OSError propagates.
+    would drop content silently, following can loop. A folder that cannot be
+    read raises its OSError. One ``stat`` per file (scandir), no more.
     """
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=_raise):
-        base = Path(dirpath)
-        for name in dirnames:
-            if (base / name).is_symlink():
-                raise InvalidArgument(
-                    f"{base / name} is a symlink to a folder; mloop stores files, "
-                    "replace the link by a copy or remove it"
-                )
-        for name in filenames:
-            file = base / name
-            if not file.is_file():
-                raise InvalidArgument(f"{file} is not a regular file (broken symlink, socket...)")
-            yield check_entry_path(file.relative_to(folder).as_posix()), file
+    stack = [("", os.fspath(folder))]
+    while stack:
+        prefix, directory = stack.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((name + "/", entry.path))
+                    continue
+                _check_regular(entry)
+                yield LocalFile(check_entry_path(name), entry.path, entry.stat())
+
+
+def _check_regular(entry: os.DirEntry[str]) -> None:
+    if entry.is_symlink() and entry.is_dir():
+        raise InvalidArgument(
+            f"{entry.path} is a symlink to a folder; mloop stores files, "
+            "replace the link by a copy or remove it"
+        )
+    if not entry.is_file():
+        raise InvalidArgument(f"{entry.path} is not a regular file (broken symlink, socket...)")

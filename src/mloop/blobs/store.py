@@ -18,7 +18,7 @@ from mloop.blobs.backends import Backend, backend_for
 from mloop.blobs.digest import Digest, hash_bytes, hash_file
 from mloop.blobs.hashcache import HashCache
 from mloop.blobs.ingest import SILENT, Progress, ingest
-from mloop.blobs.manifest import Manifest, ManifestEntry, walk_files
+from mloop.blobs.manifest import Manifest, ManifestEntry, local_file, walk_files
 from mloop.errors import IntegrityError, InvalidArgument, NotFound
 
 _THREADS = 8
@@ -56,7 +56,10 @@ class BlobStore:
         path = Path(path)
         if path.is_dir():
             raise InvalidArgument(f"cannot hash {path}: it is a directory")
-        return ingest(self.backend, {"file": path}).entries[0].digest
+        try:
+            return ingest(self.backend, [local_file("file", path)]).entries[0].digest
+        except FileNotFoundError:
+            raise NotFound(f"cannot store {path}: no such file") from None
 
     def get_bytes(self, digest: Digest) -> bytes:
         """The bytes of ``digest``, verified: IntegrityError if they were altered."""
@@ -137,7 +140,7 @@ class BlobStore:
         folder = Path(folder)
         if not folder.is_dir():
             raise InvalidArgument(f"cannot store {folder} as a folder: not a directory")
-        return ingest(self.backend, dict(walk_files(folder)), cache=cache, progress=progress)
+        return ingest(self.backend, walk_files(folder), cache=cache, progress=progress)
 
     def get_manifest(self, digest: Digest) -> Manifest:
         """The verified manifest stored as ``digest``."""
