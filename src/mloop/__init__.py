@@ -9,6 +9,8 @@
 Everything explicit goes through :class:`mloop.Client`.
 """
 
+from mloop import data
+from mloop.data import log_input
 from mloop.store.entities import MetricPoint, RunStatus
 from mloop.tracking import (
     ActiveRun,
@@ -36,10 +38,12 @@ __all__ = [
     "RunStatus",
     "__version__",
     "active_run",
+    "data",
     "end_run",
     "log_artifact",
     "log_dict",
     "log_figure",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from mloop import __version__
-from mloop.cli import artifacts, experiments, runs, workspace
+from mloop.cli import artifacts, data, experiments, runs, workspace
 from mloop.cli.state import State
 from mloop.errors import MloopError, exit_code
 
@@ -51,8 +51,8 @@ app = typer.Typer(
     name="mloop",
     help=(
         "mloop: the machine-learning lifecycle in one tool. Today: experiment tracking "
-        "(runs, params, metrics, artifacts, notes) on SQLite or PostgreSQL, with "
-        "content-addressed artifacts on disk or S3.\n\n"
+        "(runs, params, metrics, artifacts, notes) and versioned, profiled, validated "
+        "datasets, on SQLite or PostgreSQL, with content-addressed storage on disk or S3.\n\n"
         "Start with `mloop init` in a project folder, then run your training script "
         "with `mloop.start_run()`; `mloop runs list` shows what happened."
     ),
@@ -97,6 +97,7 @@ app.command("gc")(workspace.gc)
 app.add_typer(runs.app, name="runs")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(data.app, name="data")
 app.add_typer(workspace.db_app, name="db")
 
 

@@ -61,6 +61,16 @@ def number(value: float) -> str:
     return f"{value:.6g}"
 
 
+def size(n: int) -> str:
+    """Bytes for people: ``512 B``, ``9.8 KB``, ``1.2 GB`` (powers of 1000)."""
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{n:,} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n:,} B"
+
+
 def status_style(status: str) -> str:
     return {"FINISHED": "green", "FAILED": "red", "KILLED": "yellow", "RUNNING": "cyan"}.get(
         status, ""

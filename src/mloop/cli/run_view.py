@@ -20,8 +20,14 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
     run = client.get_run(ref)
     artifacts = client.list_artifacts(run.id)
     notes = client.list_notes(run.id)
+    inputs = client.store.datasets.run_inputs(run.id)
     if as_json:
-        render.print_json(st.console, {"run": run, "artifacts": artifacts, "notes": notes})
+        used = [
+            {"dataset": i.version.ref, "digest": i.version.digest, "role": i.role} for i in inputs
+        ]
+        render.print_json(
+            st.console, {"run": run, "artifacts": artifacts, "notes": notes, "inputs": used}
+        )
         return
     out = st.console
     out.print(f"[bold]{escape(run.name)}[/bold]  [dim]{run.id}[/dim]")
@@ -39,6 +45,13 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
         "Source and environment",
         {k.removeprefix(_SOURCE): v for k, v in run.tags.items() if k.startswith(_SOURCE)},
     )
+    if inputs:
+        out.print("[bold]Data[/bold]")
+        for item in inputs:
+            version = item.version
+            out.print(
+                f"  {escape(version.ref)}  {escape(item.role)}  [dim]{version.digest[:12]}[/dim]"
+            )
     if artifacts:
         out.print(render.artifact_table(artifacts, title="Artifacts"))
     if notes:

@@ -1,0 +1,168 @@
+"""``mloop data schema`` and ``mloop data validate``: declare what data must look like, check it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mloop.cli import render
+from mloop.cli.state import state
+from mloop.data import DataClient, Report, Schema
+from mloop.errors import InvalidArgument, NotFound
+
+schema_app = typer.Typer(
+    help="Infer, attach and show dataset schemas (YAML).", no_args_is_help=True
+)
+
+VALIDATION_FAILED = 1
+"""Exit code of ``mloop data validate`` when an error-level anomaly is found."""
+
+
+@schema_app.command("infer")
+def infer(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="A tabular version: NAME, NAME@3, ...")],
+) -> None:
+    """Print a schema (YAML) that a version satisfies: edit it, then `schema set`.
+
+    Example: mloop data schema infer bikes@1 > schema.yaml
+    """
+    st = state(ctx)
+    st.console.out(DataClient(st.client()).infer_schema(ref).to_yaml(), end="", highlight=False)
+
+
+@schema_app.command("set")
+def set_schema(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    file: Annotated[Path, typer.Argument(help="Schema YAML file (see `schema infer`).")],
+) -> None:
+    """Attach a schema to a dataset; `data validate` checks versions against it.
+
+    Example: mloop data schema set bikes schema.yaml
+    """
+    st = state(ctx)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"no schema file {file}") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise InvalidArgument(f"cannot read {file} as text: {exc}") from None
+    schema = Schema.from_yaml(text)
+    DataClient(st.client()).set_schema(name, schema)
+    st.console.print(f"Attached a schema of {len(schema.columns)} columns to {escape(name)}.")
+
+
+@schema_app.command("show")
+def show_schema(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+) -> None:
+    """Print the schema attached to a dataset (YAML).
+
+    Example: mloop data schema show bikes
+    """
+    st = state(ctx)
+    schema = DataClient(st.client()).schema(name)
+    if schema is None:
+        raise NotFound(f"dataset {name!r} has no schema: attach one with `mloop data schema set`")
+    st.console.out(schema.to_yaml(), end="", highlight=False)
+
+
+@schema_app.command("remove")
+def remove_schema(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+) -> None:
+    """Detach the schema from a dataset.
+
+    Example: mloop data schema remove bikes
+    """
+    st = state(ctx)
+    DataClient(st.client()).set_schema(name, None)
+    st.console.print(f"Removed the schema of {escape(name)}.")
+
+
+def validate_command(
+    ctx: typer.Context,
+    target: Annotated[
+        str, typer.Argument(help="A version (bikes@2) or a local CSV, Parquet or JSON-lines file.")
+    ],
+    schema_file: Annotated[
+        Path | None,
+        typer.Option("--schema", help="Schema YAML (default: the dataset's attached schema)."),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference", "-r", help="Compare with this version's profile, e.g. bikes@1."
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", "-d", help="For a file: use this dataset's attached schema."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check data against a schema and/or a reference version; exit 1 on any error.
+
+    Finds missing or unexpected columns, type changes, values out of range,
+    unseen categories, null-fraction jumps and row-count collapse. Each
+    anomaly has a severity: errors fail the command (for CI), warnings do not.
+
+    Example: mloop data validate bikes@2 --reference bikes@1
+             mloop data validate new.csv --dataset bikes
+    """
+    st = state(ctx)
+    data = DataClient(st.client())
+    schema = Schema.from_yaml(schema_file.read_text(encoding="utf-8")) if schema_file else None
+    local = Path(target)
+    if local.exists():
+        if schema is None and dataset is not None:
+            schema = data.schema(dataset)
+        report = data.validate(local, schema=schema, reference=reference)
+    else:
+        if dataset is not None:
+            raise InvalidArgument("--dataset is for files; a version uses its own dataset's schema")
+        report = data.validate(target, schema=schema, reference=reference)
+    if as_json:
+        render.print_json(st.console, report.to_dict())
+    else:
+        print_report(st.console, target, report)
+    if not report.passed:
+        raise typer.Exit(VALIDATION_FAILED)
+
+
+def print_report(console: Console, target: str, report: Report) -> None:
+    if not report.anomalies:
+        console.print(f"[green]{escape(target)}: no anomalies[/green] ({report.rows:,} rows)")
+        return
+    table = Table(
+        "severity",
+        "anomaly",
+        "column",
+        "expected",
+        "observed",
+        box=None,
+        header_style="bold",
+    )
+    for anomaly in report.anomalies:
+        style = "red" if anomaly.severity == "error" else "yellow"
+        table.add_row(
+            f"[{style}]{anomaly.severity}[/{style}]",
+            anomaly.kind.replace("_", " "),
+            escape(anomaly.column or "-"),
+            escape(anomaly.expected),
+            escape(anomaly.observed),
+        )
+    console.print(table)
+    verdict = "[red]failed[/red]" if not report.passed else "[green]passed[/green]"
+    console.print(
+        f"{escape(target)}: {verdict}: {len(report.errors)} errors, "
+        f"{len(report.warnings)} warnings ({report.rows:,} rows)"
+    )

@@ -1,0 +1,120 @@
+"""``mloop data`` as a user drives it, on the real bike-sharing data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import mloop
+from mloop.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def bike_files(workspace: Path, bikes: pd.DataFrame) -> tuple[Path, Path]:
+    """2011 as one CSV, 2011 + 2012 as another: two versions of a growing data set."""
+    first, both = workspace / "v1" / "bikes.csv", workspace / "v2" / "bikes.csv"
+    first.parent.mkdir()
+    both.parent.mkdir()
+    bikes[bikes["dteday"] < "2012-01-01"].to_csv(first, index=False)
+    bikes.to_csv(both, index=False)
+    return first, both
+
+
+def test_add_list_show_diff_on_real_data(bike_files: tuple[Path, Path]) -> None:
+    first, both = bike_files
+    code, out, _ = cli("data", "add", str(first), "--name", "bikes", "-m", "2011")
+    assert code == 0 and "Added bikes@1" in out and "8,645 rows" in out
+    code, out, _ = cli("data", "add", str(first), "--name", "bikes")
+    assert code == 0 and "Unchanged: identical to bikes@1" in out
+    code, out, _ = cli("data", "add", str(both), "--name", "bikes", "--tag", "years=2011-2012")
+    assert code == 0 and "Added bikes@2" in out and "17,379 rows" in out
+
+    code, out, _ = cli("data", "list")
+    assert code == 0 and "bikes" in out and "17,379 rows" in out
+    code, out, _ = cli("data", "show", "bikes@1")
+    assert code == 0 and "8,645 rows" in out and "weathersit" in out and "2011" in out
+    code, out, _ = cli("data", "show", "bikes", "--json")
+    shown = json.loads(out)
+    assert shown["version"]["version"] == 2 and shown["version"]["tags"] == {"years": "2011-2012"}
+    assert shown["profile"]["rows"] == 17_379
+
+    code, out, _ = cli("data", "diff", "bikes@1", "bikes@2")
+    assert code == 0 and "8,645 → 17,379" in out and "~ bikes.csv" in out
+    code, out, _ = cli("data", "diff", "bikes@1", "bikes@2", "--json")
+    diff = json.loads(out)
+    assert [c["path"] for c in diff["changed"]] == ["bikes.csv"]
+    assert diff["tables"]["new_rows"] == 17_379
+    moved = {c["column"] for c in diff["tables"]["changes"]}
+    assert {"cnt", "registered"} <= moved  # 2012 had far more riders
+
+
+def test_validate_gates_ci_with_the_exit_code(
+    bike_files: tuple[Path, Path], workspace: Path
+) -> None:
+    first, both = bike_files
+    cli("data", "add", str(first), "--name", "bikes")
+    code, schema, _ = cli("data", "schema", "infer", "bikes@1")
+    assert code == 0 and "cnt" in schema
+    (workspace / "schema.yaml").write_text(schema)
+    code, out, _ = cli("data", "schema", "set", "bikes", str(workspace / "schema.yaml"))
+    assert code == 0
+    code, out, _ = cli("data", "schema", "show", "bikes")
+    assert code == 0 and "cnt" in out
+
+    code, out, _ = cli("data", "validate", "bikes@1")
+    assert code == 0 and "no anomalies" in out
+    code, out, _ = cli("data", "validate", str(both), "--dataset", "bikes", "--json")
+    report = json.loads(out)
+    assert code == 1 and not report["passed"]
+    out_of_range = {a["column"] for a in report["anomalies"] if a["kind"] == "out_of_range"}
+    assert "cnt" in out_of_range  # 2012's busiest hours beat 2011's maximum
+
+    broken = pd.read_csv(first).drop(columns=["hum"]).head(100)
+    broken.to_csv(workspace / "broken.csv", index=False)
+    code, out, _ = cli("data", "validate", str(workspace / "broken.csv"), "-r", "bikes@1")
+    assert code == 1 and "missing column" in out and "hum" in out and "row count" in out
+
+
+def test_checkout_and_runs_show_lineage(bike_files: tuple[Path, Path], workspace: Path) -> None:
+    first, _ = bike_files
+    cli("data", "add", str(first.parent), "--name", "bikes")
+    code, out, _ = cli("data", "checkout", "bikes@1", str(workspace / "out"))
+    assert code == 0 and (workspace / "out" / "bikes.csv").read_bytes() == first.read_bytes()
+    code, _, err = cli("data", "checkout", "bikes@1", str(workspace / "out"))
+    assert code == 5 and "not empty" in err
+
+    with mloop.start_run(name="train", capture_env=False) as run:
+        frame = mloop.data.get("bikes@1", role="train")
+        assert isinstance(frame, pd.DataFrame) and len(frame) == 8_645
+        mloop.log_input("bikes@1", role="reference")
+    code, out, _ = cli("runs", "show", run.id[:8])
+    assert code == 0 and "bikes@1  train" in out and "bikes@1  reference" in out
+    code, out, _ = cli("data", "show", "bikes@1")
+    assert code == 0 and run.id in out and "train" in out
+
+
+def test_bad_input_is_one_line_with_an_exit_code(workspace: Path) -> None:
+    code, _, err = cli("data", "add", "missing.csv", "--name", "x")
+    assert code == 3 and "no such file or folder" in err
+    (workspace / "bad.csv").write_text("a,b\n1,2\n3,4,5\n")
+    code, _, err = cli("data", "add", "bad.csv", "--name", "x")
+    assert code == 2 and "line 3" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("data", "show", "x")
+    assert code == 3 and "no dataset named 'x'" in err
+    code, _, err = cli("data", "add", "bad.csv", "--name", "x", "--tag", "novalue")
+    assert code == 2 and "KEY=VALUE" in err
+    code, _, err = cli("data", "validate", "nope@1")
+    assert code == 3
+    code, _, err = cli("data", "schema", "show", "x")
+    assert code == 3
