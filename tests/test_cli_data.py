@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -118,3 +122,51 @@ def test_bad_input_is_one_line_with_an_exit_code(workspace: Path) -> None:
     assert code == 3
     code, _, err = cli("data", "schema", "show", "x")
     assert code == 3
+
+
+def _as_unprivileged(args: list[str]) -> list[str]:
+    """Run ``args`` without root's power to read any file (as CI runs as root)."""
+    if os.geteuid() != 0:
+        return args
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.fail("running as root, these tests need setpriv (util-linux) to drop privileges")
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *args]
+
+
+@pytest.mark.parametrize("target", ["secret.csv", "folder"])
+def test_an_unreadable_file_is_refused_and_nothing_is_stored(workspace: Path, target: str) -> None:
+    (workspace / "secret.csv").write_text("a,b\n1,2\n")
+    (workspace / "folder").mkdir()
+    (workspace / "folder" / "ok.txt").write_text("fine")
+    (workspace / "folder" / "locked.bin").write_bytes(b"private")
+    for path in (workspace / "secret.csv", workspace / "folder" / "locked.bin"):
+        path.chmod(0o000)
+    mloop_bin = str(Path(sys.executable).parent / "mloop")
+    done = subprocess.run(
+        _as_unprivileged([mloop_bin, "data", "add", target, "--name", "private"]),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=workspace,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 6, done.stderr
+    assert "permission denied" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    code, out, _ = cli("data", "list")
+    assert code == 0 and "No datasets yet" in out
+
+
+def test_gc_keeps_every_blob_a_dataset_version_needs(workspace: Path) -> None:
+    (workspace / "t.csv").write_text("a,b\n1,x\n2,y\n")
+    version = mloop.data.add(workspace / "t.csv", "t").version
+    assert version.profile is not None
+    mloop.data.add(pd.DataFrame({"a": [1]}), "frame")
+    code, out, _ = cli("gc", "--delete", "--min-age", "0")
+    assert code == 0 and "Nothing to collect" in out
+    assert mloop.data.checkout("t@1", workspace / "out").joinpath("t.csv").read_text() == (
+        "a,b\n1,x\n2,y\n"
+    )
+    frame = mloop.data.get("frame")
+    assert isinstance(frame, pd.DataFrame) and frame["a"].tolist() == [1]
+    assert mloop.data.data_client().profile("t") is not None

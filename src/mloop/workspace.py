@@ -19,7 +19,7 @@ _CONFIG_TEMPLATE = """\
 # experiment = "Default"              # experiment used when a run names none
 """
 
-_GITIGNORE = "mloop.db\nmloop.db-*\nblobs/\ntmp/\n"
+_GITIGNORE = "mloop.db\nmloop.db-*\nblobs/\ntmp/\ncache/\n"
 
 
 def find_workspace(start: Path) -> Path | None:

@@ -38,7 +38,7 @@ def _tags(values: list[str] | None) -> dict[str, str]:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A file or a folder (any file types).")],
+    path: Annotated[str, typer.Argument(help="A file or a folder (any file types).")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name, e.g. bikes.")],
     message: Annotated[
         str | None, typer.Option("--message", "-m", help="What changed in this version.")
@@ -58,8 +58,9 @@ def add(
     """
     st = state(ctx)
     data = DataClient(st.client())
-    with file_progress(f"Adding {path.name}") as progress:
-        result = data.add(path, name, message=message, tags=_tags(tag), progress=progress)
+    source = Path(path)
+    with file_progress(f"Adding {source.name}") as progress:
+        result = data.add(source, name, message=message, tags=_tags(tag), progress=progress)
     if as_json:
         render.print_json(st.console, {"version": result.version, "created": result.created})
         return
@@ -150,7 +151,7 @@ def diff(
 def checkout(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME, NAME@3 or NAME@<digest prefix>.")],
-    dest: Annotated[Path, typer.Argument(help="A new or empty folder.")],
+    dest: Annotated[str, typer.Argument(help="A new or empty folder.")],
     copy: Annotated[
         bool, typer.Option("--copy", help="Copy every file (default: hardlink where possible).")
     ] = False,
@@ -166,5 +167,5 @@ def checkout(
     data = DataClient(st.client())
     version = data.version(ref)
     with file_progress(f"Checking out {version.ref}") as progress:
-        written = data.checkout(version, dest, link=not copy, progress=progress)
+        written = data.checkout(version, Path(dest), link=not copy, progress=progress)
     st.console.print(f"Checked out {escape(version.ref)} ({views.summary(version)}) to {written}")

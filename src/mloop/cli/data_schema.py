@@ -13,7 +13,7 @@ from rich.table import Table
 from mloop.cli import render
 from mloop.cli.state import state
 from mloop.data import DataClient, Report, Schema
-from mloop.errors import InvalidArgument, NotFound
+from mloop.errors import InvalidArgument, NotFound, PermissionDenied
 
 schema_app = typer.Typer(
     help="Infer, attach and show dataset schemas (YAML).", no_args_is_help=True
@@ -40,20 +40,14 @@ def infer(
 def set_schema(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Dataset name.")],
-    file: Annotated[Path, typer.Argument(help="Schema YAML file (see `schema infer`).")],
+    file: Annotated[str, typer.Argument(help="Schema YAML file (see `schema infer`).")],
 ) -> None:
     """Attach a schema to a dataset; `data validate` checks versions against it.
 
     Example: mloop data schema set bikes schema.yaml
     """
     st = state(ctx)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"no schema file {file}") from None
-    except (UnicodeDecodeError, IsADirectoryError) as exc:
-        raise InvalidArgument(f"cannot read {file} as text: {exc}") from None
-    schema = Schema.from_yaml(text)
+    schema = _read_schema(file)
     DataClient(st.client()).set_schema(name, schema)
     st.console.print(f"Attached a schema of {len(schema.columns)} columns to {escape(name)}.")
 
@@ -94,7 +88,7 @@ def validate_command(
         str, typer.Argument(help="A version (bikes@2) or a local CSV, Parquet or JSON-lines file.")
     ],
     schema_file: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--schema", help="Schema YAML (default: the dataset's attached schema)."),
     ] = None,
     reference: Annotated[
@@ -120,7 +114,7 @@ def validate_command(
     """
     st = state(ctx)
     data = DataClient(st.client())
-    schema = Schema.from_yaml(schema_file.read_text(encoding="utf-8")) if schema_file else None
+    schema = _read_schema(schema_file) if schema_file else None
     local = Path(target)
     if local.exists():
         if schema is None and dataset is not None:
@@ -136,6 +130,18 @@ def validate_command(
         print_report(st.console, target, report)
     if not report.passed:
         raise typer.Exit(VALIDATION_FAILED)
+
+
+def _read_schema(file: str) -> Schema:
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"no schema file {file}") from None
+    except PermissionError:
+        raise PermissionDenied(f"cannot read {file}: permission denied") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise InvalidArgument(f"cannot read {file} as text: {exc}") from None
+    return Schema.from_yaml(text)
 
 
 def print_report(console: Console, target: str, report: Report) -> None:
