@@ -20,10 +20,10 @@ from mloop.data.profile import (
     QUANTILES,
     ColumnProfile,
     Profile,
-    compare_profiles,
     logical_type,
     profile_table,
 )
+from mloop.data.profile_diff import compare_profiles
 from mloop.errors import InvalidArgument
 
 # No example database: the tests leave no .hypothesis/ directory in the checkout.

@@ -8,7 +8,7 @@ from rich.table import Table
 from mloop.cli import render
 from mloop.cli.state import State
 from mloop.data import ColumnProfile, DataClient, DatasetDiff, Profile
-from mloop.data.profile import Change
+from mloop.data.profile_diff import Change
 from mloop.store import DatasetVersion
 
 _TOP_SHOWN = 3

@@ -27,7 +27,8 @@ from mloop.data import checkout as checkouts
 from mloop.data import content as contents
 from mloop.data import validation
 from mloop.data.diff import DatasetDiff, compare_files
-from mloop.data.profile import Profile, compare_profiles, profile_table
+from mloop.data.profile import Profile, profile_table
+from mloop.data.profile_diff import compare_profiles
 from mloop.data.refs import VersionRef, parse_ref
 from mloop.data.schema import Schema, infer_schema
 from mloop.data.tables import read_table, to_table

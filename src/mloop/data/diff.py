@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mloop.blobs import Manifest
-from mloop.data.profile import ProfileDiff
+from mloop.data.profile_diff import ProfileDiff
 from mloop.store import DatasetVersion
 
 
