@@ -8,12 +8,13 @@ half-written destination behind.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from mloop.blobs import BlobStore, Manifest
 from mloop.blobs.digest import hash_file
-from mloop.blobs.hashcache import Fingerprint, HashCache
+from mloop.blobs.hashcache import CachedHash, Fingerprint, HashCache
 from mloop.blobs.ingest import Progress
 from mloop.blobs.manifest import walk_files
 from mloop.errors import Conflict, InvalidArgument
@@ -46,6 +47,29 @@ def checkout(
         if staging.exists():
             remove(staging)
     return dest
+
+
+def cached_checkout(blobs: BlobStore, manifest: Manifest, folder: Path, cache: HashCache) -> None:
+    """Make ``folder`` hold exactly ``manifest``: kept if it does, else checked out again.
+
+    The checked-out files go into the hash cache, so the next check is a stat per file.
+    """
+    if matches(folder, manifest, cache):
+        return
+    if folder.exists():
+        remove(folder)
+    started = time.time_ns()
+    try:
+        checkout(blobs, manifest, folder)
+    except Conflict:  # another process checked it out meanwhile
+        if not matches(folder, manifest, cache):
+            raise
+        return
+    digests = {entry.path: entry.digest for entry in manifest.entries}
+    cache.record(
+        CachedHash(file.path, Fingerprint.of(file.stat), started, digests[file.entry])
+        for file in walk_files(folder.resolve())
+    )
 
 
 def matches(folder: Path, manifest: Manifest, cache: HashCache | None) -> bool:

@@ -197,10 +197,7 @@ class DataClient:
         version = self.version(ref)
         manifest = self.manifest(version)
         folder = self.hash_cache.location.parent / "checkouts" / version.digest
-        if not checkouts.matches(folder, manifest, self.hash_cache):
-            if folder.exists():
-                checkouts.remove(folder)
-            checkouts.checkout(self.blobs, manifest, folder)
+        checkouts.cached_checkout(self.blobs, manifest, folder, self.hash_cache)
         if version.kind is DatasetKind.FOLDER:
             return folder
         return folder / manifest.entries[0].path
