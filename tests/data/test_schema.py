@@ -169,7 +169,7 @@ def test_hand_written_yaml_with_defaults() -> None:
         ),
         (
             "columns:\n  - name: a\n    type: integer\n    categories: [x]\n",
-            r"line 4: column 'a': a integer column cannot have categories",
+            r"line 4: column 'a': an integer column cannot have categories",
         ),
         (
             "columns:\n  - name: a\n    type: date\n    max: tomorrow\n",

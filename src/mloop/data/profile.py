@@ -205,6 +205,25 @@ class Profile:
         return cls(rows=fields.count("rows"), columns=columns)
 
 
+def describe_type(column: ColumnProfile) -> str:
+    """``integer (int32)``; just ``string`` when the Arrow type says nothing more."""
+    if column.arrow_type == column.logical_type:
+        return column.logical_type
+    return f"{column.logical_type} ({column.arrow_type})"
+
+
+def a_or_an(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 categories``."""
+    if count == 1:
+        return f"1 {noun}"
+    many = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{count:,} {many}"
+
+
 def logical_type(arrow_type: pa.DataType) -> str:
     """The logical type (one of :data:`LOGICAL_TYPES`) of an Arrow type.
 

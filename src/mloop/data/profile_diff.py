@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from mloop.data.profile import ColumnProfile, Profile, number_out
+from mloop.data.profile import ColumnProfile, Profile, describe_type, number_out
 from mloop.errors import InvalidArgument
 
 
@@ -75,12 +75,12 @@ def compare_profiles(old: Profile, new: Profile, limit: int = 10) -> ProfileDiff
     if type(limit) is not int or limit < 0:
         raise InvalidArgument(f"limit must be a non-negative integer, got {limit!r}")
     schema: list[Change] = [
-        Change("column_removed", column.name, _describe_type(column), "absent", 0.0)
+        Change("column_removed", column.name, describe_type(column), "absent", 0.0)
         for column in old.columns
         if new.column(column.name) is None
     ]
     schema += [
-        Change("column_added", column.name, "absent", _describe_type(column), 0.0)
+        Change("column_added", column.name, "absent", describe_type(column), 0.0)
         for column in new.columns
         if old.column(column.name) is None
     ]
@@ -89,10 +89,12 @@ def compare_profiles(old: Profile, new: Profile, limit: int = 10) -> ProfileDiff
         after = new.column(before.name)
         if after is None:
             continue
-        if (before.logical_type, before.arrow_type) != (after.logical_type, after.arrow_type):
+        if (
+            before.logical_type != after.logical_type
+        ):  # int32 -> int64, string -> large_string: same
             schema.append(
                 Change(
-                    "type_changed", before.name, _describe_type(before), _describe_type(after), 0.0
+                    "type_changed", before.name, describe_type(before), describe_type(after), 0.0
                 )
             )
         changes += _column_changes(before, after)
@@ -139,7 +141,3 @@ def _category_change(kind: str, name: str, known: ColumnProfile, other: ColumnPr
 
 def _cohen_h(p1: float, p2: float) -> float:
     return abs(2 * math.asin(math.sqrt(p2)) - 2 * math.asin(math.sqrt(p1)))
-
-
-def _describe_type(column: ColumnProfile) -> str:
-    return f"{column.logical_type} ({column.arrow_type})"

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from mloop.data.profile import LOGICAL_TYPES, ColumnProfile, Profile
+from mloop.data.profile import LOGICAL_TYPES, ColumnProfile, Profile, a_or_an
 from mloop.errors import InvalidArgument
 
 FORMAT = "mloop.schema/1"
@@ -229,7 +229,7 @@ def _check_bounds(column: ColumnSchema, where: str) -> None:
                     key, f"{where}: {key} must be ISO 8601 {column.type} text, got {value!r}"
                 ) from None
         else:
-            raise _BadField(key, f"{where}: a {column.type} column cannot have a {key}")
+            raise _BadField(key, f"{where}: {a_or_an(column.type)} column cannot have a {key}")
         parsed.append(parse_bound(column.type, value))
     try:
         if len(parsed) == 2 and parsed[0] > parsed[1]:  # type: ignore[operator]
@@ -243,7 +243,9 @@ def _check_bounds(column: ColumnSchema, where: str) -> None:
 def _checked_categories(column: ColumnSchema, where: str) -> tuple[str, ...]:
     categories = column.categories
     if column.type not in ("string", "boolean"):
-        raise _BadField("categories", f"{where}: a {column.type} column cannot have categories")
+        raise _BadField(
+            "categories", f"{where}: {a_or_an(column.type)} column cannot have categories"
+        )
     if not isinstance(categories, Sequence) or isinstance(categories, str):
         raise _BadField("categories", f"{where}: categories must be a list of strings")
     if not all(isinstance(value, str) for value in categories):

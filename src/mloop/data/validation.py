@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mloop.data.profile import ColumnProfile, Profile
+from mloop.data.profile import ColumnProfile, Profile, a_or_an, describe_type, plural
 from mloop.data.schema import ColumnSchema, Schema, parse_bound
 from mloop.errors import InvalidArgument
 
@@ -234,10 +234,12 @@ def _against_reference(
                 "row_count_collapse",
                 "error",
                 None,
-                f"at least {thresholds.min_row_ratio:.0%} of the reference's {reference.rows} rows",
-                f"{current.rows} rows",
-                f"the table has {current.rows} rows, under {thresholds.min_row_ratio:.0%} of the "
-                f"reference's {reference.rows}; check that the data is complete",
+                f"at least {thresholds.min_row_ratio:.0%} of the reference's "
+                + plural(reference.rows, "row"),
+                plural(current.rows, "row"),
+                f"the table has {plural(current.rows, 'row')}, under "
+                f"{thresholds.min_row_ratio:.0%} of the reference's {reference.rows:,}; "
+                "check that the data is complete",
             )
         )
     for before in reference.columns:
@@ -306,7 +308,7 @@ def _missing(name: str, column_type: str, against: str) -> Anomaly:
         "missing_column",
         "error",
         name,
-        f"a {column_type} column",
+        f"{a_or_an(column_type)} column",
         "absent",
         f"column {name!r} of {against} is missing; add it to the data"
         + (" or remove it from the schema" if against == "the schema" else ""),
@@ -319,7 +321,7 @@ def _unexpected(column: ColumnProfile, against: str) -> Anomaly:
         "warning",
         column.name,
         "absent",
-        f"a {column.logical_type} column",
+        f"{a_or_an(column.logical_type)} column",
         f"column {column.name!r} is not in {against}"
         + ("; add it to the schema if it belongs" if against == "the schema" else ""),
     )
@@ -331,7 +333,7 @@ def _type_mismatch(column: ColumnProfile, expected_type: str, against: str) -> A
         "error",
         column.name,
         expected_type,
-        f"{column.logical_type} ({column.arrow_type})",
+        describe_type(column),
         f"column {column.name!r} holds {column.logical_type} values but {against} expects "
         f"{expected_type}; convert the column"
         + (" or correct the schema" if against == "the schema" else ""),
@@ -452,11 +454,12 @@ def _unseen(
     listed = ", ".join(f"{value!r} ({n})" for value, n in extra[:5])
     more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
     least = "" if exact else "at least "
-    observed = f"{least}{total} values in {len(extra)} unseen categories: {listed}{more}"
+    observed = f"{least}{plural(total, 'value')} in {plural(len(extra), 'unseen category')}: "
+    observed += listed + more
     message = f"column {column.name!r} has {observed}, not in {against}"
     if against == "the schema":
         message += "; correct the data, or add the categories to the schema if they are valid"
-    expected = f"one of {len(allowed)} categories"
+    expected = f"one of {plural(len(allowed), 'category')}"
     return [Anomaly("unseen_category", severity, column.name, expected, observed, message)]
 
 
