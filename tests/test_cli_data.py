@@ -80,14 +80,27 @@ def test_validate_gates_ci_with_the_exit_code(
     assert code == 0 and "no anomalies" in out
     code, out, _ = cli("data", "validate", str(both), "--dataset", "bikes", "--json")
     report = json.loads(out)
-    assert code == 1 and not report["passed"]
+    assert code == 9 and not report["passed"]
     out_of_range = {a["column"] for a in report["anomalies"] if a["kind"] == "out_of_range"}
     assert "cnt" in out_of_range  # 2012's busiest hours beat 2011's maximum
 
     broken = pd.read_csv(first).drop(columns=["hum"]).head(100)
     broken.to_csv(workspace / "broken.csv", index=False)
     code, out, _ = cli("data", "validate", str(workspace / "broken.csv"), "-r", "bikes@1")
-    assert code == 1 and "missing column" in out and "hum" in out and "row count" in out
+    assert code == 9 and "missing column" in out and "hum" in out and "row count" in out
+    code, out, _ = cli(
+        "data", "validate", str(workspace / "broken.csv"), "-r", "bikes@1", "--min-row-ratio", "0"
+    )
+    assert code == 9 and "row count" not in out
+
+    code, out, _ = cli("data", "validate", str(both.parent), "-r", "bikes@1")  # a local folder
+    assert code == 0 and "passed" in out and "17,379 rows" in out
+    code, _, err = cli("data", "validate", "missing.csv", "--dataset", "bikes")
+    assert code == 3 and "no such file or folder" in err
+    code, _, err = cli("data", "validate", "bikes@1", "--dataset", "bikes")
+    assert code == 2 and "names a version" in err
+    code, _, err = cli("data", "validate", str(both))
+    assert code == 2 and "--dataset" in err
 
 
 def test_checkout_and_runs_show_lineage(bike_files: tuple[Path, Path], workspace: Path) -> None:

@@ -72,6 +72,10 @@ EXIT_CODES: dict[type[MloopError], int] = {
     BackendUnavailable: 8,
 }
 
+CHECKS_FAILED = 9
+"""Exit code of a command whose checks ran and found a problem (``mloop data validate``):
+distinct from every error's, so CI can tell bad data from a failing tool."""
+
 HTTP_STATUS: dict[type[MloopError], int] = {
     MloopError: 500,
     InvalidArgument: 400,

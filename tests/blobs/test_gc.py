@@ -122,7 +122,9 @@ def test_a_corrupted_tree_stops_gc_before_deleting(
     with pytest.raises(IntegrityError, match=populated["tree"].hex):
         collect_garbage(case.store, [], [populated["tree"]], delete=True, min_age=NOW)
 
-    assert stored(case.store) == before
+    # Nothing deleted; a local store moves the corrupted manifest aside for repair.
+    kept = before - {populated["tree"]} if case.kind == "local" else before
+    assert stored(case.store) == kept
 
 
 def test_storing_old_bytes_again_restarts_their_grace_period(tmp_path: Path) -> None:

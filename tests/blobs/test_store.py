@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mloop.blobs import Backend, BlobStore, Digest, hash_bytes
+from mloop.blobs import Backend, BlobStore, Digest, hash_bytes, open_blobs
 from mloop.blobs.ingest import LARGE
 from mloop.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 
@@ -198,13 +198,32 @@ def test_corrupted_object_never_reaches_dest(case: StoreCase, tmp_path: Path) ->
     fresh, existing = tmp_path / "fresh", tmp_path / "existing"
     existing.write_bytes(b"user data")
 
-    for dest in (fresh, existing):
+    with pytest.raises(IntegrityError, match=rf"{digest.hex}.*corrupted"):
+        case.store.get_file(digest, fresh)
+    if case.kind == "s3":
         with pytest.raises(IntegrityError, match=rf"{digest.hex}.*corrupted"):
-            case.store.get_file(digest, dest)
+            case.store.get_file(digest, existing)
+    else:  # moved aside at the first read: gone from the store, and said so
+        with pytest.raises(NotFound, match="found corrupted and moved to"):
+            case.store.get_file(digest, existing)
 
     assert not fresh.exists()
     assert existing.read_bytes() == b"user data"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
+
+
+def test_storing_the_original_again_repairs_a_corrupted_local_blob(tmp_path: Path) -> None:
+    store = open_blobs(tmp_path / "blobs")
+    digest = store.put_bytes(b"original")
+    path = store.local_path(digest)
+    assert path is not None
+    path.chmod(0o644)
+    path.write_bytes(b"tampered")
+    with pytest.raises(IntegrityError, match=r"moved to .*quarantine.*store the original content"):
+        store.get_bytes(digest)
+    assert store.put_bytes(b"original") == digest
+    assert store.get_bytes(digest) == b"original"
+    assert list(store.iter_digests()) == [digest]
 
 
 def test_partial_writes_are_not_objects(case: StoreCase) -> None:

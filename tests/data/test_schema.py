@@ -183,6 +183,7 @@ def test_hand_written_yaml_with_defaults() -> None:
             "columns:\n  - name: a\n  - name: b\n    type: float\n",
             r"line 2: column 'a' has no type",
         ),
+        ("columns:\n  - name: a\n    type: ~\n", r"line 3: column 'a' has no type"),
         (
             "columns:\n  - {name: a, type: float}\n  - {name: a, type: float}\n",
             r"line 3: column 'a' is listed twice",

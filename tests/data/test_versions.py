@@ -180,11 +180,16 @@ def test_a_corrupted_blob_is_refused_naming_the_file(data: DataClient, tmp_path:
     assert stored is not None
     stored.chmod(0o644)
     stored.write_bytes(b"rotten" + stored.read_bytes()[6:])
-    for link in (True, False):
-        with pytest.raises(IntegrityError, match=r"img/b\.png"):
-            data.checkout("d", tmp_path / "out", link=link)
-        assert not (tmp_path / "out").exists()
-        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mloop-checkout")]
+    with pytest.raises(IntegrityError, match=r"img/b\.png.*moved to"):
+        data.checkout("d", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mloop-checkout")]
+    with pytest.raises(NotFound, match="found corrupted"):
+        data.checkout("d", tmp_path / "out", link=False)
+    # Adding the original content again repairs the store; the version is unchanged.
+    again = data.add(write_tree(tmp_path / "again", FILES), "d")
+    assert not again.created
+    assert read_tree(data.checkout("d", tmp_path / "out")) == FILES
 
 
 def test_a_cached_path_is_checked_again_before_use(data: DataClient, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mloop.blobs.backends import Backend, backend_for
+from mloop.blobs.backends.local import QUARANTINE
 from mloop.blobs.digest import Digest, hash_bytes, hash_file
 from mloop.blobs.hashcache import HashCache
 from mloop.blobs.ingest import SILENT, Progress, ingest
@@ -65,7 +66,7 @@ class BlobStore:
         """The bytes of ``digest``, verified: IntegrityError if they were altered."""
         data = self.backend.get_bytes(digest.hex)
         if hash_bytes(data) != digest:
-            raise _corrupted(digest, self.backend.url)
+            raise self._corrupted(digest)
         return data
 
     def get_file(self, digest: Digest, dest: str | os.PathLike[str]) -> None:
@@ -82,7 +83,7 @@ class BlobStore:
         try:
             self.backend.download(digest.hex, tmp)
             if hash_file(tmp) != digest:
-                raise _corrupted(digest, self.backend.url)
+                raise self._corrupted(digest)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
@@ -198,13 +199,38 @@ class BlobStore:
                 f"{entry.digest} has {target.stat().st_size}; the manifest is corrupted"
             )
 
+    def _corrupted(self, digest: Digest) -> IntegrityError:
+        """The error for a blob whose bytes changed; a local one is moved aside first,
+        so that storing the original content again repairs the store."""
+        problem = (
+            f"blob {digest} in {self.backend.url} is corrupted: "
+            "its bytes no longer hash to its digest"
+        )
+        source = self.backend.local_path(digest.hex)
+        if source is None:
+            return IntegrityError(
+                f"{problem}; restore it from a backup or store the original content again"
+            )
+        aside = source.parent.parent / QUARANTINE / digest.hex  # root/quarantine/<digest>
+        try:
+            aside.parent.mkdir(exist_ok=True)
+            os.replace(source, aside)
+        except OSError:
+            return IntegrityError(
+                f"{problem}; delete {source}, then store the original content again"
+            )
+        return IntegrityError(
+            f"{problem}; it was moved to {aside}: store the original content again "
+            "(e.g. mloop data add) to repair it, or restore it from a backup"
+        )
+
     def _link(self, digest: Digest, target: Path) -> bool:
         """Hardlink the verified local object of ``digest`` to ``target``; False if impossible."""
         source = self.local_path(digest)
         if source is None:
             return False
         if hash_file(source) != digest:
-            raise _corrupted(digest, self.backend.url)
+            raise self._corrupted(digest)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".mloop-tmp-{uuid.uuid4().hex}"
         try:
@@ -238,10 +264,3 @@ def _target(dest: Path, entry_path: str) -> Path:
             "(through a symlink); refusing"
         )
     return target
-
-
-def _corrupted(digest: Digest, url: str) -> IntegrityError:
-    return IntegrityError(
-        f"blob {digest} in {url} is corrupted: its bytes no longer hash to its digest; "
-        "restore it from a backup or store the original content again"
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -66,9 +67,7 @@ def add(
         return
     version = result.version
     if not result.created:
-        st.console.print(
-            f"Unchanged: identical to {escape(version.ref)}, no new version was made."
-        )
+        st.console.print(f"Unchanged: identical to {escape(version.ref)}, no new version was made.")
         return
     st.console.print(
         f"Added [bold]{escape(version.ref)}[/bold]: {views.summary(version)}  "
@@ -91,7 +90,15 @@ def list_datasets(
     if as_json:
         render.print_json(
             st.console,
-            [{"dataset": d, "latest": v} for d, v in rows],
+            [
+                {
+                    "name": d.name,
+                    "created_at": d.created_at,
+                    "schema": None if d.schema is None else json.loads(d.schema),
+                    "latest": v,
+                }
+                for d, v in rows
+            ],
         )
         return
     if not rows:

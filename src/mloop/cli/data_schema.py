@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,14 +14,14 @@ from rich.table import Table
 from mloop.cli import render
 from mloop.cli.state import state
 from mloop.data import DataClient, Report, Schema
-from mloop.errors import InvalidArgument, NotFound, PermissionDenied
+from mloop.data.profile import plural
+from mloop.data.tables import table_format
+from mloop.data.validation import DEFAULT_THRESHOLDS, Thresholds
+from mloop.errors import CHECKS_FAILED, InvalidArgument, NotFound, PermissionDenied
 
 schema_app = typer.Typer(
     help="Infer, attach and show dataset schemas (YAML).", no_args_is_help=True
 )
-
-VALIDATION_FAILED = 1
-"""Exit code of ``mloop data validate`` when an error-level anomaly is found."""
 
 
 @schema_app.command("infer")
@@ -78,14 +79,21 @@ def remove_schema(
     Example: mloop data schema remove bikes
     """
     st = state(ctx)
-    DataClient(st.client()).set_schema(name, None)
+    data = DataClient(st.client())
+    if data.schema(name) is None:
+        st.console.print(f"{escape(name)} has no schema; nothing to remove.")
+        return
+    data.set_schema(name, None)
     st.console.print(f"Removed the schema of {escape(name)}.")
 
 
 def validate_command(
     ctx: typer.Context,
     target: Annotated[
-        str, typer.Argument(help="A version (bikes@2) or a local CSV, Parquet or JSON-lines file.")
+        str,
+        typer.Argument(
+            help="A version (bikes@2), or a local CSV, Parquet or JSON-lines file or folder."
+        ),
     ],
     schema_file: Annotated[
         str | None,
@@ -99,37 +107,62 @@ def validate_command(
     ] = None,
     dataset: Annotated[
         str | None,
-        typer.Option("--dataset", "-d", help="For a file: use this dataset's attached schema."),
+        typer.Option("--dataset", "-d", help="For local data: use this dataset's attached schema."),
     ] = None,
+    max_null_increase: Annotated[
+        float,
+        typer.Option(
+            "--max-null-increase", min=0, max=1, help="Largest allowed rise of a null fraction."
+        ),
+    ] = DEFAULT_THRESHOLDS.null_jump,
+    min_row_ratio: Annotated[
+        float,
+        typer.Option("--min-row-ratio", min=0, max=1, help="Fewer rows than this x reference's."),
+    ] = DEFAULT_THRESHOLDS.min_row_ratio,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Check data against a schema and/or a reference version; exit 1 on any error.
+    """Check data against a schema and/or a reference version; exit 9 on any error.
 
     Finds missing or unexpected columns, type changes, values out of range,
     unseen categories, null-fraction jumps and row-count collapse. Each
     anomaly has a severity: errors fail the command (for CI), warnings do not.
+    TARGET is local data when it contains a '/' or ends in a data suffix
+    (.csv, .parquet, ...); otherwise it names a version.
 
     Example: mloop data validate bikes@2 --reference bikes@1
-             mloop data validate new.csv --dataset bikes
+
+    Example: mloop data validate incoming/new.csv --dataset bikes
     """
     st = state(ctx)
     data = DataClient(st.client())
     schema = _read_schema(schema_file) if schema_file else None
-    local = Path(target)
-    if local.exists():
+    thresholds = Thresholds(null_jump=max_null_increase, min_row_ratio=min_row_ratio)
+    if is_local(target):
         if schema is None and dataset is not None:
             schema = data.schema(dataset)
-        report = data.validate(local, schema=schema, reference=reference)
+            if schema is None:
+                raise NotFound(f"dataset {dataset!r} has no schema: attach one first")
+        report = data.validate(
+            Path(target), schema=schema, reference=reference, thresholds=thresholds
+        )
     else:
         if dataset is not None:
-            raise InvalidArgument("--dataset is for files; a version uses its own dataset's schema")
-        report = data.validate(target, schema=schema, reference=reference)
+            raise InvalidArgument(
+                f"--dataset is for local data, and {target!r} names a version (it has no '/' "
+                "and no data suffix); write ./NAME for a local file or folder"
+            )
+        report = data.validate(target, schema=schema, reference=reference, thresholds=thresholds)
     if as_json:
         render.print_json(st.console, report.to_dict())
     else:
         print_report(st.console, target, report)
     if not report.passed:
-        raise typer.Exit(VALIDATION_FAILED)
+        raise typer.Exit(CHECKS_FAILED)
+
+
+def is_local(target: str) -> bool:
+    """Local data has a path separator or a data suffix; anything else names a version."""
+    return "/" in target or os.sep in target or table_format(target) is not None
 
 
 def _read_schema(file: str) -> Schema:
@@ -169,6 +202,6 @@ def print_report(console: Console, target: str, report: Report) -> None:
     console.print(table)
     verdict = "[red]failed[/red]" if not report.passed else "[green]passed[/green]"
     console.print(
-        f"{escape(target)}: {verdict}: {len(report.errors)} errors, "
-        f"{len(report.warnings)} warnings ({report.rows:,} rows)"
+        f"{escape(target)}: {verdict}: {plural(len(report.errors), 'error')}, "
+        f"{plural(len(report.warnings), 'warning')} ({plural(report.rows, 'row')})"
     )

@@ -45,6 +45,7 @@ class FileProgress:
 @contextmanager
 def file_progress(description: str, *, console: Console | None = None) -> Iterator[FileProgress]:
     """A progress bar for the duration of the block; gone from the terminal afterwards."""
+    console = console or Console(stderr=True)
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -52,8 +53,9 @@ def file_progress(description: str, *, console: Console | None = None) -> Iterat
         TransferSpeedColumn(),
         TextColumn("{task.fields[files]}"),
         TimeRemainingColumn(),
-        console=console or Console(stderr=True),
+        console=console,
         transient=True,
+        disable=not console.is_terminal,  # no stray lines in CI logs
     )
     with bar:
         yield FileProgress(bar, bar.add_task(description, total=None, files=""))

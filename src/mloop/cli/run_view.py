@@ -23,7 +23,13 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
     inputs = client.store.datasets.run_inputs(run.id)
     if as_json:
         used = [
-            {"dataset": i.version.ref, "digest": i.version.digest, "role": i.role} for i in inputs
+            {
+                "dataset": i.version.dataset,
+                "version": i.version.version,
+                "digest": i.version.digest,
+                "role": i.role,
+            }
+            for i in inputs
         ]
         render.print_json(
             st.console, {"run": run, "artifacts": artifacts, "notes": notes, "inputs": used}
@@ -46,12 +52,12 @@ def show_run(st: State, ref: str, *, as_json: bool) -> None:
         {k.removeprefix(_SOURCE): v for k, v in run.tags.items() if k.startswith(_SOURCE)},
     )
     if inputs:
-        out.print("[bold]Data[/bold]")
+        table = Table(title="Data", title_justify="left", title_style="bold", box=None)
+        for column in ("version", "role", "digest"):
+            table.add_column(column, header_style="bold")
         for item in inputs:
-            version = item.version
-            out.print(
-                f"  {escape(version.ref)}  {escape(item.role)}  [dim]{version.digest[:12]}[/dim]"
-            )
+            table.add_row(escape(item.version.ref), escape(item.role), item.version.digest[:12])
+        out.print(table)
     if artifacts:
         out.print(render.artifact_table(artifacts, title="Artifacts"))
     if notes:

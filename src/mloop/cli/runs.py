@@ -159,7 +159,7 @@ def show(
     run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix (4+ characters).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show a run: status, params, latest metrics, tags, source, artifacts and notes.
+    """Show a run: status, params, latest metrics, tags, source, data used, artifacts, notes.
 
     Example: mloop runs show 3fa2c1
     """

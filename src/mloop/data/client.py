@@ -31,8 +31,8 @@ from mloop.data.profile import Profile, profile_table
 from mloop.data.profile_diff import compare_profiles
 from mloop.data.refs import VersionRef, parse_ref
 from mloop.data.schema import Schema, infer_schema
-from mloop.data.tables import read_table, to_table
-from mloop.data.validation import Report
+from mloop.data.tables import to_table
+from mloop.data.validation import DEFAULT_THRESHOLDS, Report, Thresholds
 from mloop.errors import InvalidArgument, NotFound
 from mloop.store import Dataset, DatasetKind, DatasetVersion, NewVersion, RunInput, Store
 from mloop.store import validate as check
@@ -208,7 +208,8 @@ class DataClient:
         local = self.path(version)
         if version.profile is None:
             return local
-        table = contents.read_tabular(local, self.manifest(version))
+        entries = (entry.path for entry in self.manifest(version).entries)
+        table = contents.read_tabular(local, entries)
         return local if table is None else table.to_pandas()
 
     # -- comparing -----------------------------------------------------------------------
@@ -253,12 +254,13 @@ class DataClient:
         *,
         schema: Schema | None = None,
         reference: VersionLike | Profile | None = None,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
     ) -> Report:
         """Check ``data`` against a schema and/or a reference version's profile.
 
-        ``data`` is a version (``"bikes@2"``), a local file (a ``Path``) or a
-        table. Without ``schema``, a version is checked against its dataset's
-        attached schema.
+        ``data`` is a version (``"bikes@2"``), a local file or folder (a ``Path``)
+        or a table. Without ``schema``, a version is checked against its
+        dataset's attached schema.
         """
         table = self._table_to_check(data)
         if schema is None and isinstance(data, str | DatasetVersion):
@@ -266,17 +268,21 @@ class DataClient:
         base = reference if isinstance(reference, Profile | None) else self._profile_of(reference)
         if schema is None and base is None:
             raise InvalidArgument(
-                "nothing to validate against: attach a schema to the dataset "
-                "(mloop data schema set), or give a schema or a reference version"
+                "nothing to validate against: give a schema or a reference version "
+                "(on the command line --schema FILE, --dataset NAME or --reference NAME@V), "
+                "or attach a schema to the dataset with `mloop data schema set`"
             )
-        return validation.validate(profile_table(table), schema=schema, reference=base, table=table)
+        return validation.validate(
+            profile_table(table), schema=schema, reference=base, table=table, thresholds=thresholds
+        )
 
     def _table_to_check(self, data: Any) -> pa.Table:
         if isinstance(data, Path):
-            return read_table(data)
+            return contents.read_local(data)
         if isinstance(data, str | DatasetVersion):
             version = self.version(data)
-            table = contents.read_tabular(self.path(version), self.manifest(version))
+            entries = (entry.path for entry in self.manifest(version).entries)
+            table = contents.read_tabular(self.path(version), entries)
             if table is None:
                 raise InvalidArgument(f"{version.ref} is not tabular: there is nothing to validate")
             return table

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from mloop.blobs import BlobStore, Digest, Manifest
 from mloop.blobs.hashcache import HashCache
 from mloop.blobs.ingest import Progress, ingest
-from mloop.blobs.manifest import local_file
+from mloop.blobs.manifest import local_file, walk_files
 from mloop.data.profile import Profile, profile_table
 from mloop.data.tables import read_table, table_format
 from mloop.errors import InvalidArgument, NotFound, PermissionDenied
@@ -70,25 +71,27 @@ def store_table(blobs: BlobStore, table: pa.Table, source: str) -> Content:
     return Content(manifest, DatasetKind.TABLE, source, None, table)
 
 
-def tabular_format(manifest: Manifest) -> str | None:
-    """The one tabular format of every file in ``manifest`` (csv, parquet, json), else None."""
-    formats = {table_format(entry.path) for entry in manifest.entries}
+def tabular_format(paths: Iterable[str]) -> str | None:
+    """The one tabular format of every file in ``paths`` (csv, parquet, json), else None."""
+    formats = {table_format(path) for path in paths}
     if len(formats) == 1:
         return formats.pop()
     return None
 
 
-def read_tabular(local: Path, manifest: Manifest) -> pa.Table | None:
-    """The table in the local file or folder holding ``manifest``; None if it is not tabular.
+def read_tabular(local: Path, paths: Iterable[str]) -> pa.Table | None:
+    """The table in the local file, or the files ``paths`` of the local folder; None if
+    they are not all of one tabular format.
 
     A folder's files are concatenated in path order, so they must share columns.
     """
-    fmt = tabular_format(manifest)
+    paths = sorted(paths)
+    fmt = tabular_format(paths)
     if fmt is None:
         return None
     if local.is_file():
         return read_table(local, fmt)
-    tables = [read_table(local.joinpath(*entry.path.split("/")), fmt) for entry in manifest.entries]
+    tables = [read_table(local.joinpath(*path.split("/")), fmt) for path in paths]
     try:
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -101,7 +104,23 @@ def table_of(content: Content) -> pa.Table | None:
     """The table ``content`` holds, read from its local files; None if it is not tabular."""
     if content.table is not None:
         return content.table
-    return None if content.local is None else read_tabular(content.local, content.manifest)
+    if content.local is None:
+        return None
+    return read_tabular(content.local, (entry.path for entry in content.manifest.entries))
+
+
+def read_local(path: Path) -> pa.Table:
+    """The table in a local file, or in a folder of files of one tabular format."""
+    if not path.exists():
+        raise NotFound(f"no such file or folder {path}")
+    names = [file.entry for file in walk_files(path)] if path.is_dir() else [path.name]
+    table = read_tabular(path, names)
+    if table is None:
+        raise InvalidArgument(
+            f"{path} is not tabular data: give a CSV, Parquet or JSON-lines file "
+            "(.csv, .tsv, .parquet, .pq, .jsonl, .ndjson), or a folder of files of one such format"
+        )
+    return table
 
 
 def store_profile(blobs: BlobStore, table: pa.Table) -> tuple[Profile, Digest]:

@@ -37,7 +37,7 @@ def parse_ref(text: str) -> VersionRef:
         raise InvalidArgument(f"a dataset version is NAME, NAME@N or NAME@latest, got {text!r}")
     name, sep, version = text.strip().partition("@")
     validate.dataset_name(name)
-    if not sep or version == LATEST:
+    if not sep or version.lower() == LATEST:
         return VersionRef(name)
     if version.isdecimal() and version.isascii():
         number = int(version)

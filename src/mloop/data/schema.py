@@ -268,7 +268,7 @@ def _column_from_mapping(data: dict[str, Any]) -> ColumnSchema:
             f"a column has {', '.join(KEYS)}",
         )
     for key in ("name", "type"):
-        if key not in data:
+        if data.get(key) is None:
             raise _BadField(key, f"column {data.get('name', '?')!r} has no {key}")
     values = {key: value for key, value in data.items() if value is not None}
     values.setdefault("nullable", True)

@@ -19,6 +19,9 @@ from pathlib import Path
 from mloop.blobs.backends import ObjectInfo, join_key, split_key
 from mloop.errors import BackendUnavailable, NotFound, PermissionDenied
 
+QUARANTINE = "quarantine"
+"""Folder under the root where corrupted objects are moved, so a repair can store them anew."""
+
 TMP_PREFIX = ".tmp-"
 """Names of writes in progress; they never match an object name."""
 
@@ -125,6 +128,12 @@ class LocalBackend:
         except FileNotFoundError:
             if self.local_path(key).exists():
                 raise  # the missing file was not the object
+            aside = self.root / QUARANTINE / key
+            if aside.exists():
+                raise NotFound(
+                    f"blob {key} was found corrupted and moved to {aside}: store the original "
+                    "content again to repair it, or restore it from a backup"
+                ) from None
             raise NotFound(f"blob {key} is not in the blob store at {self.root}") from None
 
     @contextmanager
