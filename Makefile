@@ -46,10 +46,12 @@ demo: $(STAMP)
 	rm -rf build/demo && mkdir -p build/demo
 	cd build/demo && ../../$(BIN)/mloop init && ../../$(BIN)/python ../../examples/quickstart.py
 	cd build/demo && ../../$(BIN)/mloop runs list
+	cd build/demo && ../../$(BIN)/mloop data list
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/blobs.py
+	$(BIN)/python bench/data.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

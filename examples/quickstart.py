@@ -1,6 +1,7 @@
-"""Track a small model search on real data (scikit-learn's breast cancer set).
+"""Version real data and track a small model search on it (scikit-learn's breast cancer set).
 
-Run inside an mloop workspace (`mloop init`), then look at `mloop runs list`.
+Run inside an mloop workspace (`mloop init`), then look at `mloop runs list`,
+`mloop data show breast-cancer` and `mloop runs show <id>` (which names the data it used).
 """
 
 from __future__ import annotations
@@ -23,18 +24,31 @@ import mloop
 EPOCHS = 30
 
 
+DATASET = "breast-cancer"
+
+
+def add_data() -> None:
+    """Version the data set once; adding it again finds it unchanged."""
+    frame = load_breast_cancer(as_frame=True).frame
+    result = mloop.data.add(frame, DATASET, message="scikit-learn's bundled copy")
+    state = "added" if result.created else "unchanged:"
+    print(f"data {state} {result.version.ref} ({result.version.rows} rows)")
+
+
 def train(alpha: float, learning_rate: str) -> float:
     """One child run: an SGD logistic regression trained epoch by epoch."""
     data = load_breast_cancer()
-    x_train, x_test, y_train, y_test = train_test_split(
-        data.data, data.target, test_size=0.25, random_state=0, stratify=data.target
-    )
-    scaler = StandardScaler().fit(x_train)
-    x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
-    model = SGDClassifier(
-        loss="log_loss", alpha=alpha, learning_rate=learning_rate, eta0=0.01, random_state=0
-    )
     with mloop.start_run(name=f"sgd-alpha{alpha}-{learning_rate}"):
+        frame = mloop.data.get(DATASET, role="train")  # recorded as this run's input
+        features, target = frame[list(data.feature_names)].to_numpy(), frame["target"].to_numpy()
+        x_train, x_test, y_train, y_test = train_test_split(
+            features, target, test_size=0.25, random_state=0, stratify=target
+        )
+        scaler = StandardScaler().fit(x_train)
+        x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
+        model = SGDClassifier(
+            loss="log_loss", alpha=alpha, learning_rate=learning_rate, eta0=0.01, random_state=0
+        )
         mloop.log_params({"alpha": alpha, "learning_rate": learning_rate, "epochs": EPOCHS})
         for epoch in range(EPOCHS):
             model.partial_fit(x_train, y_train, classes=[0, 1])
@@ -58,6 +72,7 @@ def train(alpha: float, learning_rate: str) -> float:
 
 
 def main() -> None:
+    add_data()
     with mloop.start_run(experiment="breast-cancer", name="sgd-search") as parent:
         results = {
             (alpha, lr): train(alpha, lr)
