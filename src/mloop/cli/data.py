@@ -22,8 +22,6 @@ app = typer.Typer(
     help="Version, inspect and validate datasets (files, folders and tables).",
     no_args_is_help=True,
 )
-app.add_typer(schema_app, name="schema")
-app.command("validate")(validate_command)
 
 
 def _tags(values: list[str] | None) -> dict[str, str]:
@@ -176,3 +174,7 @@ def checkout(
     with file_progress(f"Checking out {version.ref}") as progress:
         written = data.checkout(version, Path(dest), link=not copy, progress=progress)
     st.console.print(f"Checked out {escape(version.ref)} ({views.summary(version)}) to {written}")
+
+
+app.command("validate")(validate_command)
+app.add_typer(schema_app, name="schema")

@@ -97,7 +97,9 @@ def validate_command(
     ],
     schema_file: Annotated[
         str | None,
-        typer.Option("--schema", help="Schema YAML (default: the dataset's attached schema)."),
+        typer.Option(
+            "--schema", metavar="FILE", help="Schema YAML (default: the dataset's attached schema)."
+        ),
     ] = None,
     reference: Annotated[
         str | None,
@@ -117,7 +119,12 @@ def validate_command(
     ] = DEFAULT_THRESHOLDS.null_jump,
     min_row_ratio: Annotated[
         float,
-        typer.Option("--min-row-ratio", min=0, max=1, help="Fewer rows than this x reference's."),
+        typer.Option(
+            "--min-row-ratio",
+            min=0,
+            max=1,
+            help="A collapse is fewer rows than this share of the reference's.",
+        ),
     ] = DEFAULT_THRESHOLDS.min_row_ratio,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
