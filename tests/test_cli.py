@@ -99,13 +99,13 @@ def test_artifacts_get_and_gc(workspace: Path) -> None:
     assert code == 0 and (workspace / "copy.bin").read_bytes() == b"w" * 4096
     orphan = Client().blobs.put_bytes(b"nobody refers to me")
     code, out, _ = mloop_cli("gc")
-    assert code == 0 and "Kept 1 unreferenced blobs younger than 1h" in out
+    assert code == 0 and "Kept 1 unreferenced blob younger than 1h" in out
     code, out, _ = mloop_cli("gc", "--min-age", "0", "--json")
     report = json.loads(out)
     assert report["unreferenced"] == [str(orphan)] and report["deleted"] is False
     assert Client().blobs.exists([orphan]) == {orphan}  # a dry run deletes nothing
     code, out, _ = mloop_cli("gc", "--min-age", "0", "--delete")
-    assert code == 0 and "Deleted 1 unreferenced blobs" in out
+    assert code == 0 and "Deleted 1 unreferenced blob (" in out
     assert Client().blobs.exists([orphan]) == set()
     target = str(workspace / "again.bin")
     code, _, _ = mloop_cli("artifacts", "get", run.id[:8], "weights.bin", target)

@@ -114,7 +114,7 @@ class BlobStore:
         """
         path = self.backend.local_path(digest.hex)
         if path is not None and not path.is_file():
-            raise NotFound(f"blob {digest} is not in the blob store at {self.backend.url}")
+            self.backend.get_bytes(digest.hex)  # raises the backend's NotFound, which says why
         return path
 
     def put_tree(self, folder: str | os.PathLike[str]) -> Digest:
@@ -192,7 +192,7 @@ class BlobStore:
             if not (link and self._link(entry.digest, target)):
                 self.get_file(entry.digest, target)
         except IntegrityError as exc:
-            raise IntegrityError(f"cannot check out {entry.path}: {exc}") from None
+            raise IntegrityError(f"cannot read {entry.path}: {exc}") from None
         if target.stat().st_size != entry.size:
             raise IntegrityError(
                 f"manifest says {entry.path} has {entry.size} bytes but blob "
@@ -221,7 +221,7 @@ class BlobStore:
             )
         return IntegrityError(
             f"{problem}; it was moved to {aside}: store the original content again "
-            "(e.g. mloop data add) to repair it, or restore it from a backup"
+            "(add the data or log the artifact again) to repair it, or restore it from a backup"
         )
 
     def _link(self, digest: Digest, target: Path) -> bool:

@@ -88,15 +88,19 @@ def gc(
     count, size = len(report.unreferenced), report.unreferenced_bytes
     if report.too_recent:
         st.console.print(
-            f"Kept {len(report.too_recent)} unreferenced blobs younger than {min_age} "
+            f"Kept {_blobs(len(report.too_recent))} younger than {min_age} "
             "(see --min-age)."
         )
     if not count:
         st.console.print("Nothing to collect.")
     elif delete:
-        st.console.print(f"Deleted {count} unreferenced blobs ({size:,} bytes).")
+        st.console.print(f"Deleted {_blobs(count)} ({size:,} bytes).")
     else:
         st.console.print(
-            f"{count} unreferenced blobs ({size:,} bytes) would be deleted: "
+            f"{_blobs(count)} ({size:,} bytes) would be deleted: "
             f"run `mloop gc --delete{'' if min_age == '1h' else ' --min-age ' + min_age}`."
         )
+
+
+def _blobs(count: int) -> str:
+    return f"{count:,} unreferenced blob{'' if count == 1 else 's'}"

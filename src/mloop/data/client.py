@@ -267,11 +267,7 @@ class DataClient:
             schema = self.schema(self.version(data).dataset)
         base = reference if isinstance(reference, Profile | None) else self._profile_of(reference)
         if schema is None and base is None:
-            raise InvalidArgument(
-                "nothing to validate against: give a schema or a reference version "
-                "(on the command line --schema FILE, --dataset NAME or --reference NAME@V), "
-                "or attach a schema to the dataset with `mloop data schema set`"
-            )
+            raise InvalidArgument(_nothing_to_check(data))
         return validation.validate(
             profile_table(table), schema=schema, reference=base, table=table, thresholds=thresholds
         )
@@ -312,3 +308,16 @@ class DataClient:
     def used_by(self, ref: VersionLike) -> list[RunInput]:
         """The runs that used a version, oldest first."""
         return self.store.datasets.version_users(self.version(ref).id)
+
+
+def _nothing_to_check(data: object) -> str:
+    if isinstance(data, str | DatasetVersion):
+        return (
+            "nothing to validate against: attach a schema to the dataset "
+            "(mloop data schema set NAME FILE), or give a schema (--schema FILE) "
+            "or a reference version (--reference NAME@V)"
+        )
+    return (
+        "nothing to validate against: give a schema (--schema FILE), a dataset whose "
+        "schema to use (--dataset NAME) or a reference version (--reference NAME@V)"
+    )

@@ -19,7 +19,7 @@ from mloop.data.client import AddResult, DataClient, Source, VersionLike
 from mloop.data.diff import DatasetDiff
 from mloop.data.profile import Profile
 from mloop.data.schema import Schema
-from mloop.data.validation import Report
+from mloop.data.validation import DEFAULT_THRESHOLDS, Report, Thresholds
 from mloop.errors import InvalidArgument
 from mloop.store import DatasetVersion
 from mloop.tracking.client import Client
@@ -93,6 +93,7 @@ def validate(
     *,
     schema: Schema | None = None,
     reference: VersionLike | Profile | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Report:
     """Check data against a schema and/or a reference; see :meth:`DataClient.validate`."""
-    return data_client().validate(data, schema=schema, reference=reference)
+    return data_client().validate(data, schema=schema, reference=reference, thresholds=thresholds)

@@ -234,11 +234,11 @@ def _against_reference(
                 "row_count_collapse",
                 "error",
                 None,
-                f"at least {thresholds.min_row_ratio:.0%} of the reference's "
+                f"at least {thresholds.min_row_ratio * 100:g}% of the reference's "
                 + plural(reference.rows, "row"),
                 plural(current.rows, "row"),
                 f"the table has {plural(current.rows, 'row')}, under "
-                f"{thresholds.min_row_ratio:.0%} of the reference's {reference.rows:,}; "
+                f"{thresholds.min_row_ratio * 100:g}% of the reference's {reference.rows:,}; "
                 "check that the data is complete",
             )
         )
