@@ -15,7 +15,6 @@ from mloop.cli import render
 from mloop.cli.data_schema import schema_app, validate_command
 from mloop.cli.progress import file_progress
 from mloop.cli.state import state
-from mloop.data import DataClient
 from mloop.errors import InvalidArgument
 
 app = typer.Typer(
@@ -56,7 +55,7 @@ def add(
     Example: mloop data add data/bikes.csv --name bikes -m "2012 added"
     """
     st = state(ctx)
-    data = DataClient(st.client())
+    data = st.data()
     source = Path(path)
     with file_progress(f"Adding {source.name}") as progress:
         result = data.add(source, name, message=message, tags=_tags(tag), progress=progress)
@@ -83,7 +82,7 @@ def list_datasets(
     Example: mloop data list
     """
     st = state(ctx)
-    data = DataClient(st.client())
+    data = st.data()
     rows = [(d, data.version(d.name) if d.latest else None) for d in data.datasets()]
     if as_json:
         render.print_json(
@@ -145,7 +144,7 @@ def diff(
     Example: mloop data diff bikes@1 bikes@2
     """
     st = state(ctx)
-    result = DataClient(st.client()).diff(old, new, limit=limit)
+    result = st.data().diff(old, new, limit=limit)
     if as_json:
         render.print_json(st.console, result.to_dict())
         return
@@ -169,7 +168,7 @@ def checkout(
     Example: mloop data checkout bikes@1 ./bikes-v1
     """
     st = state(ctx)
-    data = DataClient(st.client())
+    data = st.data()
     version = data.version(ref)
     with file_progress(f"Checking out {version.ref}") as progress:
         written = data.checkout(version, Path(dest), link=not copy, progress=progress)

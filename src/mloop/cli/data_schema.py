@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mloop.cli import render
 from mloop.cli.state import state
-from mloop.data import DataClient, Report, Schema
+from mloop.data import Report, Schema
 from mloop.data.profile import plural
 from mloop.data.tables import table_format
 from mloop.data.validation import DEFAULT_THRESHOLDS, Thresholds
@@ -34,7 +34,7 @@ def infer(
     Example: mloop data schema infer bikes@1 > schema.yaml
     """
     st = state(ctx)
-    st.console.out(DataClient(st.client()).infer_schema(ref).to_yaml(), end="", highlight=False)
+    st.console.out(st.data().infer_schema(ref).to_yaml(), end="", highlight=False)
 
 
 @schema_app.command("set")
@@ -49,7 +49,7 @@ def set_schema(
     """
     st = state(ctx)
     schema = _read_schema(file)
-    DataClient(st.client()).set_schema(name, schema)
+    st.data().set_schema(name, schema)
     st.console.print(f"Attached a schema of {len(schema.columns)} columns to {escape(name)}.")
 
 
@@ -63,7 +63,7 @@ def show_schema(
     Example: mloop data schema show bikes
     """
     st = state(ctx)
-    schema = DataClient(st.client()).schema(name)
+    schema = st.data().schema(name)
     if schema is None:
         raise NotFound(f"dataset {name!r} has no schema: attach one with `mloop data schema set`")
     st.console.out(schema.to_yaml(), end="", highlight=False)
@@ -79,7 +79,7 @@ def remove_schema(
     Example: mloop data schema remove bikes
     """
     st = state(ctx)
-    data = DataClient(st.client())
+    data = st.data()
     if data.schema(name) is None:
         st.console.print(f"{escape(name)} has no schema; nothing to remove.")
         return
@@ -141,7 +141,7 @@ def validate_command(
     Example: mloop data validate incoming/new.csv --dataset bikes
     """
     st = state(ctx)
-    data = DataClient(st.client())
+    data = st.data()
     schema = _read_schema(schema_file) if schema_file else None
     thresholds = Thresholds(null_jump=max_null_increase, min_row_ratio=min_row_ratio)
     if is_local(target):

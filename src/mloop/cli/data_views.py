@@ -7,7 +7,7 @@ from rich.table import Table
 
 from mloop.cli import render
 from mloop.cli.state import State
-from mloop.data import ColumnProfile, DataClient, DatasetDiff, Profile
+from mloop.data import ColumnProfile, DatasetDiff, Profile
 from mloop.data.profile_diff import Change
 from mloop.store import DatasetVersion
 
@@ -22,7 +22,7 @@ def summary(version: DatasetVersion) -> str:
 
 
 def show_version(st: State, ref: str, *, as_json: bool) -> None:
-    data = DataClient(st.client())
+    data = st.data()
     version = data.version(ref)
     profile = data.profile(version)
     users = data.used_by(version)

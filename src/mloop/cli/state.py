@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import typer
 from rich.console import Console
 
+from mloop.data import DataClient
 from mloop.tracking.client import Client
 
 
@@ -17,13 +18,21 @@ class State:
     debug: bool = False
     console: Console = field(default_factory=Console)
     _client: Client | None = None
+    _data: DataClient | None = None
 
     def client(self) -> Client:
         if self._client is None:
             self._client = Client(self.uri, blobs=self.blobs)
         return self._client
 
+    def data(self) -> DataClient:
+        if self._data is None:
+            self._data = DataClient(self.client())
+        return self._data
+
     def close(self) -> None:
+        if self._data is not None:
+            self._data.close()
         if self._client is not None:
             self._client.close()
 

@@ -70,6 +70,11 @@ class DataClient:
         """Digests of local files already hashed, in the workspace (or the user's cache)."""
         return self._hash_cache or HashCache(default_location(self.client.settings.workspace))
 
+    def close(self) -> None:
+        """Close the hash cache this client opened (an injected one is the caller's)."""
+        if self._hash_cache is None and "hash_cache" in self.__dict__:
+            self.hash_cache.close()
+
     # -- adding ----------------------------------------------------------------------
     def add(
         self,
