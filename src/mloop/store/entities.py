@@ -189,3 +189,130 @@ class RunInput:
     version: DatasetVersion
     role: str
     created_at: int
+
+
+class ModelVersionStatus(StrEnum):
+    """A registered version is READY to be used, or ARCHIVED: kept, but no alias may point at it."""
+
+    READY = "READY"
+    ARCHIVED = "ARCHIVED"
+
+
+class AliasAction(StrEnum):
+    """Why an alias moved: set by hand, promoted (after a gate), rolled back, or removed."""
+
+    SET = "set"
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A named model in the registry; its versions are numbered 1, 2, ..."""
+
+    id: int
+    name: str
+    description: str
+    created_at: int
+    latest: int | None
+    """The newest version number; None while the model has no version."""
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    """Alias name → the version number it points at now."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One registered, immutable model package: ``package`` names its folder manifest blob."""
+
+    id: int
+    model: str
+    version: int
+    package: str
+    flavor: str
+    run_id: str | None
+    """The run that logged the package, which links it to code, data, params and environment."""
+    source: str | None
+    """The URI the package was registered from (``runs:/...``), for people."""
+    signature: str | None
+    """The input/output signature as JSON text."""
+    status: ModelVersionStatus
+    description: str
+    user: str
+    created_at: int
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        """``models:/NAME/N``, the way to name this version everywhere."""
+        return f"models:/{self.model}/{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewModelVersion:
+    """What a new model version records; the store numbers it."""
+
+    package: str
+    flavor: str
+    user: str
+    created_at: int
+    run_id: str | None = None
+    source: str | None = None
+    signature: str | None = None
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AliasEvent:
+    """One move of an alias, kept forever: who pointed it where, when, from what, and why."""
+
+    id: int
+    model: str
+    alias: str
+    version: int | None
+    """The version the alias points at after the move; None when it was removed."""
+    previous: int | None
+    """The version it pointed at before; None when it was new."""
+    action: AliasAction
+    user: str
+    created_at: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvaluation:
+    """What an evaluation records; ``result`` is the full result as JSON text."""
+
+    candidate: str
+    """The candidate's package digest."""
+    candidate_version_id: int | None
+    baseline_version_id: int | None
+    dataset_version_id: int | None
+    task: str
+    passed: bool
+    result: str
+    user: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A recorded evaluation of a candidate model against a baseline on one data version.
+
+    ``result`` is the full result as JSON text (metrics, slices, fairness, gate checks).
+    """
+
+    id: int
+    candidate: str
+    """The candidate's package digest."""
+    candidate_version_id: int | None
+    baseline_version_id: int | None
+    dataset_version_id: int | None
+    task: str
+    passed: bool
+    result: str
+    user: str
+    created_at: int

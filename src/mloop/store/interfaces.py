@@ -12,15 +12,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mloop.store.entities import (
+    AliasAction,
+    AliasEvent,
     ArtifactEntry,
     Dataset,
     DatasetVersion,
+    Evaluation,
     Experiment,
     MetricPoint,
+    ModelVersion,
+    ModelVersionStatus,
+    NewEvaluation,
+    NewModelVersion,
     NewVersion,
     Note,
     NoteOutcome,
     Page,
+    RegisteredModel,
     Run,
     RunInput,
     RunStatus,
@@ -151,6 +159,100 @@ class DatasetStore(Protocol):
         ...
 
 
+class ModelStore(Protocol):
+    """Registered models, their numbered versions, and aliases with an append-only history."""
+
+    def ensure(self, name: str, project: str = "default") -> RegisteredModel:
+        """The model called ``name``, created (with its project) when missing."""
+        ...
+
+    def get(self, name: str, project: str = "default") -> RegisteredModel: ...
+
+    def list_all(self, project: str = "default") -> list[RegisteredModel]: ...
+
+    def update(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        project: str = "default",
+    ) -> RegisteredModel:
+        """Set the description and/or add tags (an empty value deletes a tag)."""
+        ...
+
+    def add_version(self, model_id: int, new: NewModelVersion) -> ModelVersion:
+        """Record ``new`` as the next version of the model."""
+        ...
+
+    def version(self, name: str, number: int, project: str = "default") -> ModelVersion: ...
+
+    def versions(self, name: str, project: str = "default") -> list[ModelVersion]:
+        """All versions, newest first."""
+        ...
+
+    def versions_of_run(self, run_id: str) -> list[ModelVersion]:
+        """The versions registered from packages that ``run_id`` logged."""
+        ...
+
+    def update_version(
+        self,
+        name: str,
+        number: int,
+        *,
+        status: ModelVersionStatus | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        project: str = "default",
+    ) -> ModelVersion:
+        """Change a version's status, description or tags (its package never changes).
+
+        Archiving a version an alias points at is a Conflict: move the alias first.
+        """
+        ...
+
+    def move_alias(
+        self,
+        name: str,
+        alias: str,
+        number: int | None,
+        *,
+        action: AliasAction,
+        user: str,
+        created_at: int,
+        reason: str = "",
+        project: str = "default",
+    ) -> AliasEvent:
+        """Point ``alias`` at version ``number`` (None removes it) and append the event.
+
+        Atomic: the history and the alias never disagree. An archived or missing
+        version is refused.
+        """
+        ...
+
+    def alias_history(
+        self, name: str, alias: str | None = None, project: str = "default"
+    ) -> list[AliasEvent]:
+        """Every move of the model's aliases (or of one alias), oldest first."""
+        ...
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+
+class EvaluationStore(Protocol):
+    """Recorded evaluations of candidate models against baselines."""
+
+    def add(self, new: NewEvaluation) -> Evaluation: ...
+
+    def get(self, evaluation_id: int) -> Evaluation: ...
+
+    def of_version(self, version_id: int) -> list[Evaluation]:
+        """Evaluations whose candidate is the model version, newest first."""
+        ...
+
+
 class Store(Protocol):
     """A metadata store: its aggregates, and the lifetime of its connections."""
 
@@ -162,5 +264,11 @@ class Store(Protocol):
 
     @property
     def datasets(self) -> DatasetStore: ...
+
+    @property
+    def models(self) -> ModelStore: ...
+
+    @property
+    def evaluations(self) -> EvaluationStore: ...
 
     def close(self) -> None: ...

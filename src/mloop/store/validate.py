@@ -116,3 +116,29 @@ def digest(kind: str, value: object) -> str:
     if not isinstance(value, str) or not _DIGEST.fullmatch(value):
         raise InvalidArgument(f"{kind}: {value!r} is not a digest (64 lowercase hex characters)")
     return value
+
+
+_ALIAS = re.compile(r"[a-z][a-z0-9_-]*")
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def model_name(name: object) -> str:
+    """A model name: the same rules as a dataset name (``@`` and ``/`` separate the rest)."""
+    if not isinstance(name, str) or not _DATASET.fullmatch(name) or len(name) > KEY_LENGTH:
+        raise InvalidArgument(
+            f"{name!r} is not a valid model name: use 1 to {KEY_LENGTH} letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit (e.g. churn-classifier)"
+        )
+    return name
+
+
+def alias(name: object) -> str:
+    """An alias: lowercase letters, digits, ``_`` and ``-``, starting with a letter."""
+    if not isinstance(name, str) or not _ALIAS.fullmatch(name) or len(name) > KEY_LENGTH:
+        raise InvalidArgument(
+            f"{name!r} is not a valid alias: use lowercase letters, digits, '_' or '-', "
+            "starting with a letter (e.g. champion)"
+        )
+    if name in RESERVED_ALIASES:
+        raise InvalidArgument(f"{name!r} is reserved: it always means the newest version")
+    return name

@@ -12,7 +12,9 @@ from mloop.store.sql import migrate
 from mloop.store.sql.datasets import SqlDatasetStore
 from mloop.store.sql.engine import create_engine
 from mloop.store.sql.errors import database_error
+from mloop.store.sql.evaluations import SqlEvaluationStore
 from mloop.store.sql.experiments import SqlExperimentStore
+from mloop.store.sql.models import SqlModelStore
 from mloop.store.sql.runs import SqlRunStore
 
 
@@ -24,6 +26,8 @@ class SqlStore:
         self._experiments = SqlExperimentStore(engine)
         self._runs = SqlRunStore(engine)
         self._datasets = SqlDatasetStore(engine)
+        self._models = SqlModelStore(engine)
+        self._evaluations = SqlEvaluationStore(engine)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -36,6 +40,14 @@ class SqlStore:
     @property
     def datasets(self) -> SqlDatasetStore:
         return self._datasets
+
+    @property
+    def models(self) -> SqlModelStore:
+        return self._models
+
+    @property
+    def evaluations(self) -> SqlEvaluationStore:
+        return self._evaluations
 
     def close(self) -> None:
         self.engine.dispose()

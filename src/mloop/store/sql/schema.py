@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0003"
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_HEAD = "0004"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -172,4 +172,90 @@ run_inputs = sa.Table(
     sa.Column("role", sa.String(KEY_LENGTH), primary_key=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_run_inputs_version", "version_id"),
+)
+
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "name"),
+)
+
+registered_model_tags = sa.Table(
+    "registered_model_tags",
+    metadata,
+    sa.Column("model_id", sa.BigInteger, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.BigInteger, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("package", sa.String(64), nullable=False),
+    sa.Column("flavor", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id")),
+    sa.Column("source", sa.Text),
+    sa.Column("signature", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("model_id", "version"),
+    sa.Index("ix_model_versions_run", "run_id"),
+)
+
+model_version_tags = sa.Table(
+    "model_version_tags",
+    metadata,
+    sa.Column("version_id", sa.BigInteger, sa.ForeignKey("model_versions.id"), primary_key=True),
+    sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("model_id", sa.BigInteger, sa.ForeignKey("registered_models.id"), primary_key=True),
+    sa.Column("alias", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("version_id", sa.BigInteger, sa.ForeignKey("model_versions.id"), nullable=False),
+)
+
+alias_events = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.BigInteger, sa.ForeignKey("registered_models.id"), nullable=False),
+    sa.Column("alias", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("version_id", sa.BigInteger, sa.ForeignKey("model_versions.id")),
+    sa.Column("previous_id", sa.BigInteger, sa.ForeignKey("model_versions.id")),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index("ix_alias_events_model_alias", "model_id", "alias", "created_at"),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("candidate", sa.String(64), nullable=False),
+    sa.Column("candidate_version_id", sa.BigInteger, sa.ForeignKey("model_versions.id")),
+    sa.Column("baseline_version_id", sa.BigInteger, sa.ForeignKey("model_versions.id")),
+    sa.Column("dataset_version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id")),
+    sa.Column("task", sa.String(32), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_evaluations_candidate", "candidate"),
+    sa.Index("ix_evaluations_candidate_version", "candidate_version_id"),
 )
