@@ -88,8 +88,7 @@ def gc(
     count, size = len(report.unreferenced), report.unreferenced_bytes
     if report.too_recent:
         st.console.print(
-            f"Kept {_blobs(len(report.too_recent))} younger than {min_age} "
-            "(see --min-age)."
+            f"Kept {_blobs(len(report.too_recent))} younger than {min_age} (see --min-age)."
         )
     if not count:
         st.console.print("Nothing to collect.")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from mloop.errors import InvalidArgument
-from mloop.store.entities import ArtifactEntry, MetricPoint
+from mloop.store.entities import ArtifactEntry, MetricPoint, NewModelVersion
 
 KEY_LENGTH = 250
 VALUE_LENGTH = 8000
@@ -142,3 +142,27 @@ def alias(name: object) -> str:
     if name in RESERVED_ALIASES:
         raise InvalidArgument(f"{name!r} is reserved: it always means the newest version")
     return name
+
+
+DESCRIPTION_LENGTH = 20_000
+
+
+def model_version(new: NewModelVersion) -> None:
+    """Refuse a model version the store could not keep as given."""
+    digest("model package", new.package)
+    key("flavor", new.flavor)
+    key("user name", new.user)
+    if new.run_id is not None:
+        run_id(new.run_id)
+    description_and_tags(new.description, new.tags)
+
+
+def description_and_tags(description: str | None, tags: Mapping[str, str] | None) -> None:
+    if description is not None:
+        if not isinstance(description, str) or "\x00" in description:
+            raise InvalidArgument("a description must be text without NUL characters")
+        if len(description) > DESCRIPTION_LENGTH:
+            raise InvalidArgument(
+                f"a description is at most {DESCRIPTION_LENGTH} characters, got {len(description)}"
+            )
+    text_values("tag", tags or {})

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from mloop.errors import Conflict, InvalidArgument, NotFound
+from mloop.errors import Conflict, NotFound
 from mloop.store import validate
 from mloop.store.entities import (
     AliasAction,
@@ -31,8 +31,6 @@ from mloop.store.sql.schema import (
     registered_models,
 )
 from mloop.store.sql.upsert import insert_ignore, insert_replace
-
-_DESCRIPTION_LENGTH = 20_000
 
 
 @translate_errors
@@ -73,7 +71,7 @@ class SqlModelStore:
         tags: Mapping[str, str] | None = None,
         project: str = "default",
     ) -> RegisteredModel:
-        _check_text(description, tags)
+        validate.description_and_tags(description, tags)
         with self._writer.begin() as conn:
             model_id = _model_id(conn, name, project)
             if description is not None:
@@ -86,7 +84,7 @@ class SqlModelStore:
         return self.get(name, project)
 
     def add_version(self, model_id: int, new: NewModelVersion) -> ModelVersion:
-        _check_new(new)
+        validate.model_version(new)
         with self._writer.begin() as conn:
             locked = sa.select(registered_models.c.id).where(registered_models.c.id == model_id)
             if conn.execute(locked.with_for_update()).first() is None:
@@ -142,7 +140,7 @@ class SqlModelStore:
         tags: Mapping[str, str] | None = None,
         project: str = "default",
     ) -> ModelVersion:
-        _check_text(description, tags)
+        validate.description_and_tags(description, tags)
         with self._writer.begin() as conn:
             model_id = _lock_model(conn, name, project)
             found = _version_row(conn, model_id, name, number)
@@ -220,26 +218,6 @@ class SqlModelStore:
         with self._engine.connect() as conn:
             packages = conn.scalars(sa.select(model_versions.c.package).distinct()).all()
         return set(), set(packages)
-
-
-def _check_new(new: NewModelVersion) -> None:
-    validate.digest("model package", new.package)
-    validate.key("flavor", new.flavor)
-    validate.key("user name", new.user)
-    if new.run_id is not None:
-        validate.run_id(new.run_id)
-    _check_text(new.description, new.tags)
-
-
-def _check_text(description: str | None, tags: Mapping[str, str] | None) -> None:
-    if description is not None:
-        if not isinstance(description, str) or "\x00" in description:
-            raise InvalidArgument("a description must be text without NUL characters")
-        if len(description) > _DESCRIPTION_LENGTH:
-            raise InvalidArgument(
-                f"a description is at most {_DESCRIPTION_LENGTH} characters, got {len(description)}"
-            )
-    validate.text_values("tag", tags or {})
 
 
 def _model_id(conn: sa.Connection, name: str, project: str) -> int:

@@ -155,9 +155,7 @@ dataset_versions = sa.Table(
 dataset_version_tags = sa.Table(
     "dataset_version_tags",
     metadata,
-    sa.Column(
-        "version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), primary_key=True
-    ),
+    sa.Column("version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), primary_key=True),
     sa.Column("key", sa.String(KEY_LENGTH), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
@@ -166,9 +164,7 @@ run_inputs = sa.Table(
     "run_inputs",
     metadata,
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), primary_key=True),
-    sa.Column(
-        "version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), primary_key=True
-    ),
+    sa.Column("version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), primary_key=True),
     sa.Column("role", sa.String(KEY_LENGTH), primary_key=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_run_inputs_version", "version_id"),
