@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tracking.py
 	$(BIN)/python bench/blobs.py
 	$(BIN)/python bench/data.py
+	$(BIN)/python bench/models.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

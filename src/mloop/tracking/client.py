@@ -235,13 +235,14 @@ class Client:
     def garbage_collect(
         self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
     ) -> GcReport:
-        """Find (and with ``delete``, remove) blobs that no run or dataset version references.
+        """Find (and with ``delete``, remove) blobs no run, dataset or model version references.
 
         Blobs younger than ``min_age`` are kept: a writer may be about to reference them.
         """
         files, trees = self.store.runs.blob_references()
-        data_files, data_trees = self.store.datasets.blob_references()
-        files, trees = files | data_files, trees | data_trees
+        for source in (self.store.datasets, self.store.models):
+            more_files, more_trees = source.blob_references()
+            files, trees = files | more_files, trees | more_trees
         return collect_garbage(
             self.blobs, map(Digest, files), map(Digest, trees), delete=delete, min_age=min_age
         )

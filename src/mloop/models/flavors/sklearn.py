@@ -1,0 +1,159 @@
+"""The ``sklearn`` flavor: scikit-learn estimators and pipelines, saved with skops.
+
+Why skops and not pickle: unpickling a file can run any code its author chose,
+so a pickled model is only as safe as everyone who could write it. skops stores
+the estimator's state as data and, when loading, builds only types from a list of
+trusted ones; any other type in the file stops the load before anything runs.
+
+The trust decision, made at every load:
+
+1. skops's own default list (scikit-learn estimators and transformers, NumPy and
+   SciPy arrays, NumPy ufuncs, builtins) is trusted;
+2. so is :data:`TRUSTED_TYPES`: a fixed list of scikit-learn internals that skops
+   leaves out but that estimators need (fitted trees, neighbour indexes, the
+   optimiser state of neural networks, the check function of histogram boosting
+   with categorical features). Each is plain state or a pure function;
+3. anything else (a transformer class of your own, another library's estimator)
+   is refused, with the list of the types, unless the caller names them in
+   ``load(..., trusted_types=[...])``: only they can say they trust the author.
+
+The types a package needs beyond skops's list are recorded in its manifest at
+logging time (``options.types``), so they can be reviewed before anyone loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mloop.errors import InvalidArgument
+from mloop.models.flavors.base import (
+    LoadOptions,
+    Predictor,
+    class_name,
+    from_library,
+    json_list,
+    match_columns,
+    no_proba,
+    one_d,
+    require,
+)
+
+FILE = "model.skops"
+
+TRUSTED_TYPES = frozenset(
+    {
+        # fitted state of tree models, nearest neighbours and neural networks
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.metrics._dist_metrics.ManhattanDistance64",
+        "sklearn.metrics._dist_metrics.ChebyshevDistance64",
+        "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+        "sklearn.utils._bunch.Bunch",
+        "numpy.dtype",
+        # pure functions that estimators keep: input checks, univariate scores
+        "functools.partial",
+        "sklearn.utils.validation.check_array",
+        "sklearn.feature_selection._univariate_selection.f_classif",
+        "sklearn.feature_selection._univariate_selection.f_regression",
+        "sklearn.feature_selection._univariate_selection.chi2",
+    }
+)
+"""Types trusted beyond skops's defaults: scikit-learn internals, state or pure functions."""
+
+
+class SklearnFlavor:
+    name = "sklearn"
+    description = "scikit-learn estimators and pipelines (saved with skops)"
+
+    def matches(self, model: object) -> bool:
+        return from_library(model, "sklearn")
+
+    def save(self, model: Any, folder: Path) -> dict[str, Any]:
+        validation = require("sklearn.utils.validation", "scikit-learn")
+        sio = require("skops.io", "skops")
+        if not callable(getattr(model, "predict", None)):
+            raise InvalidArgument(
+                f"{class_name(model)} has no predict method: package an estimator, or a "
+                "Pipeline that ends with one"
+            )
+        try:
+            validation.check_is_fitted(model)
+        except (ValueError, AttributeError, TypeError):
+            raise InvalidArgument(
+                f"{class_name(model)} is not fitted: fit it before logging it"
+            ) from None
+        try:
+            sio.dump(model, folder / FILE)
+        except Exception as exc:  # skops refuses what it cannot represent (lambdas, ...)
+            raise InvalidArgument(
+                f"skops cannot save this {class_name(model)} ({exc}); to pickle it instead, "
+                "log it with flavor='python' (loading a pickle runs the code of its author)"
+            ) from None
+        return {
+            "file": FILE,
+            "estimator": class_name(model),
+            "classes": json_list(getattr(model, "classes_", None)),
+            "has_proba": callable(getattr(model, "predict_proba", None)),
+            "feature_names": getattr(model, "feature_names_in_", None) is not None,
+            "types": sorted(sio.get_untrusted_types(file=folder / FILE)),
+        }
+
+    def load(self, folder: Path, options: Mapping[str, Any], how: LoadOptions) -> Predictor:
+        sio = require("skops.io", "skops")
+        path = folder / str(options.get("file", FILE))
+        needed = set(sio.get_untrusted_types(file=path))
+        refused = sorted(needed - TRUSTED_TYPES - set(how.trusted_types))
+        if refused:
+            raise InvalidArgument(
+                "the model needs types that mloop does not trust by default: "
+                f"{', '.join(refused)}. "
+                "Loading them can run their code: if you trust whoever logged this model, pass "
+                "trusted_types=[...] with these names to mloop.models.load "
+                "(--trust NAME for mloop models dockerfile)"
+            )
+        model = sio.load(path, trusted=sorted(needed))
+        return SklearnPredictor(model, options)
+
+    def requirements(self) -> list[str]:
+        return ["scikit-learn", "scipy", "skops"]
+
+    def input_order(self, model: Any, names: Sequence[str]) -> list[str]:
+        fitted = getattr(model, "feature_names_in_", None)
+        if fitted is None:
+            return list(names)
+        return match_columns([str(name) for name in fitted], names)
+
+
+class SklearnPredictor:
+    """A scikit-learn model behind the :class:`Predictor` interface."""
+
+    def __init__(self, model: Any, options: Mapping[str, Any]) -> None:
+        self.model = model
+        self.classes: list[Any] | None = options.get("classes")
+        self.has_proba = bool(options.get("has_proba"))
+        # A model fitted on an array warns when it is given column names: give it an array.
+        self._as_array = not options.get("feature_names", True)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return one_d(self.model.predict(frame.to_numpy() if self._as_array else frame))
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        if not self.has_proba:
+            raise no_proba(class_name(self.model))
+        return np.asarray(self.model.predict_proba(frame.to_numpy() if self._as_array else frame))
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        return None
+
+
+FLAVOR = SklearnFlavor()
