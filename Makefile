@@ -48,6 +48,7 @@ demo: $(STAMP)
 	rm -rf build/demo && mkdir -p build/demo
 	cd build/demo && ../../$(BIN)/mloop init && ../../$(BIN)/python ../../examples/quickstart.py
 	cd build/demo && ../../$(BIN)/mloop runs list
+	cd build/demo && ../../$(BIN)/mloop models history breast-cancer
 	cd build/demo && ../../$(BIN)/mloop data list
 
 bench: $(STAMP)

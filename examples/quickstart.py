@@ -1,7 +1,9 @@
-"""Version real data and track a small model search on it (scikit-learn's breast cancer set).
+"""Version real data, track a small model search on it, and release the winner through a gate
+(scikit-learn's breast cancer set).
 
 Run inside an mloop workspace (`mloop init`), then look at `mloop runs list`,
-`mloop data show breast-cancer` and `mloop runs show <id>` (which names the data it used).
+`mloop data show breast-cancer`, `mloop runs show <id>` (which names the data it used),
+`mloop models history breast-cancer` and `mloop models card breast-cancer@champion`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mloop
@@ -25,6 +28,10 @@ EPOCHS = 30
 
 
 DATASET = "breast-cancer"
+HOLDOUT = "breast-cancer-holdout"
+MODEL = "breast-cancer"
+GATES = ["roc_auc>=0.95", "accuracy>=0.9"]
+AGAINST_CHAMPION = ["roc_auc>=+0"]  # no worse than the model it replaces
 
 
 def add_data() -> None:
@@ -71,8 +78,42 @@ def train(alpha: float, learning_rate: str) -> float:
         return float(auc)
 
 
+def release(alpha: float, learning_rate: str, reason: str) -> None:
+    """Package one configuration, register it, and make it champion if it passes the gates."""
+    frame = load_breast_cancer(as_frame=True).frame
+    train_part, holdout = train_test_split(
+        frame, test_size=0.25, random_state=1, stratify=frame["target"]
+    )
+    mloop.data.add(holdout, HOLDOUT, message="held out from every release")
+    with mloop.start_run(experiment=DATASET, name=f"release-alpha{alpha}-{learning_rate}"):
+        mloop.log_input(f"{DATASET}@latest", role="train")
+        features = train_part.drop(columns="target")
+        model = make_pipeline(
+            StandardScaler(),
+            SGDClassifier(
+                loss="log_loss", alpha=alpha, learning_rate=learning_rate, eta0=0.01, random_state=0
+            ),
+        ).fit(features, train_part["target"])
+        mloop.log_params({"alpha": alpha, "learning_rate": learning_rate})
+        info = mloop.models.log(model, input_example=features.head(3))
+    version = mloop.registry.register(info, MODEL, description=reason)
+    has_champion = "champion" in mloop.registry.registry().model(MODEL).aliases
+    result = mloop.evaluate(
+        version.uri,
+        HOLDOUT,
+        target="target",
+        task="classification",
+        baseline=f"models:/{MODEL}@champion" if has_champion else None,
+        gates=GATES + AGAINST_CHAMPION if has_champion else GATES,
+    )
+    print(f"{version.uri}: {result.summary()}")
+    if result.passed:
+        mloop.registry.promote(version.uri, reason=result.summary())
+
+
 def main() -> None:
     add_data()
+    release(1e-2, "constant", "a first, cautious model")
     with mloop.start_run(experiment="breast-cancer", name="sgd-search") as parent:
         results = {
             (alpha, lr): train(alpha, lr)
@@ -83,6 +124,7 @@ def main() -> None:
         mloop.log_metric("best_test_auc", best)
         mloop.set_tags({"best.alpha": alpha, "best.learning_rate": lr})
         print(f"search {parent.id[:8]}: best AUC {best:.4f} with alpha={alpha}, {lr}")
+    release(alpha, lr, f"best of the search {parent.id[:8]}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@
 Everything explicit goes through :class:`mloop.Client`.
 """
 
-from mloop import data
+from mloop import data, models, registry
 from mloop.data import log_input
+from mloop.evaluation.record import evaluate
 from mloop.store.entities import MetricPoint, RunStatus
 from mloop.tracking import (
     ActiveRun,
@@ -40,6 +41,7 @@ __all__ = [
     "active_run",
     "data",
     "end_run",
+    "evaluate",
     "log_artifact",
     "log_dict",
     "log_figure",
@@ -48,6 +50,8 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "models",
+    "registry",
     "set_tag",
     "set_tags",
     "start_run",

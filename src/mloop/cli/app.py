@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from mloop import __version__
-from mloop.cli import artifacts, data, experiments, runs, workspace
+from mloop.cli import artifacts, data, experiments, models, runs, workspace
 from mloop.cli.state import State
 from mloop.errors import MloopError, exit_code
 
@@ -98,6 +98,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(data.app, name="data")
+app.add_typer(models.app, name="models")
 app.add_typer(workspace.db_app, name="db")
 
 

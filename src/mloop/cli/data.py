@@ -15,22 +15,11 @@ from mloop.cli import render
 from mloop.cli.data_schema import schema_app, validate_command
 from mloop.cli.progress import file_progress
 from mloop.cli.state import state
-from mloop.errors import InvalidArgument
 
 app = typer.Typer(
     help="Version, inspect and validate datasets (files, folders and tables).",
     no_args_is_help=True,
 )
-
-
-def _tags(values: list[str] | None) -> dict[str, str]:
-    tags = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InvalidArgument(f"--tag takes KEY=VALUE, got {item!r}")
-        tags[key.strip()] = value
-    return tags
 
 
 @app.command("add")
@@ -58,7 +47,9 @@ def add(
     data = st.data()
     source = Path(path)
     with file_progress(f"Adding {source.name}") as progress:
-        result = data.add(source, name, message=message, tags=_tags(tag), progress=progress)
+        result = data.add(
+            source, name, message=message, tags=render.parse_tags(tag), progress=progress
+        )
     if as_json:
         render.print_json(st.console, {"version": result.version, "created": result.created})
         return

@@ -95,20 +95,31 @@ def artifact_table(entries: list[ArtifactEntry], title: str | None = None) -> Ta
     return table
 
 
+def parse_tags(values: list[str] | None) -> dict[str, str]:
+    """``--tag KEY=VALUE`` options as a dict."""
+    tags = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidArgument(f"--tag takes KEY=VALUE, got {item!r}")
+        tags[key.strip()] = value
+    return tags
+
+
 def print_json(console: Console, data: Any) -> None:
     """Machine-readable output: plain JSON on stdout (NaN and ±inf as strings)."""
-    console.out(json.dumps(_plain(data), indent=2, sort_keys=False), highlight=False)
+    console.out(json.dumps(as_plain(data), indent=2, sort_keys=False), highlight=False)
 
 
-def _plain(value: Any) -> Any:
+def as_plain(value: Any) -> Any:
     if isinstance(value, Digest):
         return str(value)
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: as_plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): as_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
+        return [as_plain(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):

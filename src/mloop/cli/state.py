@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from mloop.data import DataClient
+from mloop.registry.client import Registry
 from mloop.tracking.client import Client
 
 
@@ -29,6 +30,9 @@ class State:
         if self._data is None:
             self._data = DataClient(self.client())
         return self._data
+
+    def registry(self) -> Registry:
+        return Registry(self.client())
 
     def close(self) -> None:
         if self._data is not None:
