@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from mloop.errors import AlreadyExists, InvalidArgument
@@ -11,6 +12,7 @@ DIRNAME = ".mloop"
 DATABASE = "mloop.db"
 BLOBS = "blobs"
 CONFIG = "config.toml"
+CACHE = "cache"
 
 _CONFIG_TEMPLATE = """\
 # mloop workspace settings. Precedence: command-line flag > environment > this file > default.
@@ -56,3 +58,10 @@ def database_uri(workspace: Path) -> str:
 
 def blobs_root(workspace: Path) -> Path:
     return workspace / DIRNAME / BLOBS
+
+
+def cache_root(workspace: Path | None) -> Path:
+    """The local caches: the workspace's ``.mloop/cache``, else ``$XDG_CACHE_HOME/mloop``."""
+    if workspace is not None:
+        return workspace / DIRNAME / CACHE
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mloop"

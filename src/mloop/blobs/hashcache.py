@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mloop.blobs.digest import Digest
+from mloop.workspace import cache_root
 
 RACY_NS = 1_000_000_000
 """A file modified this close to its hashing is hashed again next time."""
@@ -61,10 +62,7 @@ class CachedHash(NamedTuple):
 
 def default_location(workspace: Path | None) -> Path:
     """Where the cache lives for ``workspace`` (or the user's cache folder without one)."""
-    if workspace is not None:
-        return workspace / ".mloop" / "cache" / "hashes.db"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mloop" / "hashes.db"
+    return cache_root(workspace) / "hashes.db"
 
 
 class HashCache:
