@@ -18,7 +18,7 @@ from typing import Any
 
 from mloop.data.client import DataClient
 from mloop.errors import InvalidArgument
-from mloop.models.refs import ModelRef, parse_model_ref, resolve_version
+from mloop.models.refs import ModelRef, resolve_version
 from mloop.registry.card import ModelCard, build_card
 from mloop.registry.history import rollback_target, version_at
 from mloop.registry.lineage import Lineage, lineage
@@ -143,41 +143,25 @@ class Registry:
     # -- aliases -----------------------------------------------------------------------
     def set_alias(self, ref: str | ModelRef, alias: str, *, reason: str = "") -> AliasEvent:
         """Point ``alias`` at the version ``ref`` names."""
-        return self._move(self.version(ref), alias, AliasAction.SET, reason)
+        version = self.version(ref)
+        return self._move(version.model, alias, version.version, AliasAction.SET, reason)
 
     def promote(
         self, ref: str | ModelRef, alias: str = CHAMPION, *, reason: str = ""
     ) -> AliasEvent:
         """Make the version ``ref`` names the ``alias`` (default: champion)."""
-        return self._move(self.version(ref), alias, AliasAction.PROMOTE, reason)
+        version = self.version(ref)
+        return self._move(version.model, alias, version.version, AliasAction.PROMOTE, reason)
 
     def rollback(self, name: str, alias: str = CHAMPION, *, reason: str = "") -> AliasEvent:
         """Move ``alias`` back to the version it held before (see ``rollback_target``)."""
-        parse_model_ref(name)
+        validate.model_name(name)
         usable = {v.version for v in self.versions(name) if v.status is ModelVersionStatus.READY}
         target = rollback_target(self.history(name, alias), alias, usable)
-        return self.store.models.move_alias(
-            name,
-            alias,
-            target,
-            action=AliasAction.ROLLBACK,
-            user=self.client.settings.user,
-            created_at=now_ms(),
-            reason=reason,
-            project=self.project,
-        )
+        return self._move(name, alias, target, AliasAction.ROLLBACK, reason)
 
     def remove_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:
-        return self.store.models.move_alias(
-            name,
-            alias,
-            None,
-            action=AliasAction.REMOVE,
-            user=self.client.settings.user,
-            created_at=now_ms(),
-            reason=reason,
-            project=self.project,
-        )
+        return self._move(name, alias, None, AliasAction.REMOVE, reason)
 
     # -- changing versions and models ----------------------------------------------------
     def archive(self, ref: str | ModelRef) -> ModelVersion:
@@ -217,12 +201,12 @@ class Registry:
         )
 
     def _move(
-        self, version: ModelVersion, alias: str, action: AliasAction, reason: str
+        self, name: str, alias: str, number: int | None, action: AliasAction, reason: str
     ) -> AliasEvent:
         return self.store.models.move_alias(
-            version.model,
+            name,
             alias,
-            version.version,
+            number,
             action=action,
             user=self.client.settings.user,
             created_at=now_ms(),
