@@ -81,3 +81,11 @@ def test_every_error_maps_to_an_exit_code_and_http_status() -> None:
     assert errors.exit_code(errors.SchemaMismatch("x")) == errors.EXIT_CODES[errors.Conflict]
     assert errors.http_status(errors.NotFound("x")) == 404
     assert errors.http_status(errors.NotAnMloopDatabase("x")) == 400
+
+
+def test_import_mloop_leaves_the_model_libraries_alone() -> None:
+    """Every command starts with ``import mloop``: scikit-learn alone would add half a second."""
+    heavy = ("sklearn", "scipy", "lightgbm", "skops", "jinja2")
+    code = f"import sys, mloop, mloop.cli.app; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

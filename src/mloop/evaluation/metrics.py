@@ -23,13 +23,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    mean_absolute_error,
-    precision_recall_fscore_support,
-    r2_score,
-    roc_auc_score,
-    root_mean_squared_error,
-)
 
 from mloop.errors import InvalidArgument
 from mloop.evaluation.predictor import Predictions, Task
@@ -119,6 +112,8 @@ def classification_metrics(
     classes: tuple[Any, ...],
 ) -> dict[str, float | None]:
     """Classification metrics; ``proba`` has one column per class, in ``classes`` order."""
+    from sklearn.metrics import precision_recall_fscore_support  # sklearn: 0.5 s to import
+
     if len(y_true) == 0:
         return dict.fromkeys(CLASSIFICATION_METRICS)
     if len(classes) == 2:
@@ -145,6 +140,8 @@ def classification_metrics(
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float | None]:
     """Regression metrics; ``mape`` is a fraction (0.05 is 5%) over the rows whose target
     is not 0, and None when every target is 0."""
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if len(y_true) == 0 or not np.isfinite(y_pred).all():
@@ -170,6 +167,8 @@ def roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: tuple[Any, ...]) -> 
     do not fill every row (scikit-learn's ``multi_class="ovr"`` macro average
     when every class occurs).
     """
+    from sklearn.metrics import roc_auc_score
+
     if not np.isfinite(proba).all():
         return None
     areas = []
