@@ -131,7 +131,7 @@ def _model(client: Client, ref: Any, role: str) -> tuple[LoadedModel, ModelVersi
             )
         return loaded, None
     version = resolve_version(client.store, uri)  # an alias is read once: both agree
-    return load(version.uri, client=client), version
+    return load(version.package, client=client), version
 
 
 def _data(

@@ -6,19 +6,16 @@ from dataclasses import dataclass, field
 
 from mloop.errors import NotFound
 from mloop.store import Evaluation, ModelVersion, Run, RunInput
+from mloop.tracking import capture
 from mloop.tracking.client import Client
 
 _CODE_TAGS = {
-    "commit": "mloop.source.git.commit",
-    "branch": "mloop.source.git.branch",
-    "dirty": "mloop.source.git.dirty",
-    "command": "mloop.source.command",
+    "commit": capture.GIT_COMMIT,
+    "branch": capture.GIT_BRANCH,
+    "dirty": capture.GIT_DIRTY,
+    "command": capture.COMMAND,
 }
-_ENV_TAGS = {
-    "python": "mloop.env.python",
-    "platform": "mloop.env.platform",
-    "host": "mloop.env.host",
-}
+_ENV_TAGS = {"python": capture.PYTHON, "platform": capture.PLATFORM, "host": capture.HOST}
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,16 @@ PACKAGES_ARTIFACT = "_mloop/requirements.txt"
 SKIPPED_TAG = "mloop.env.files_skipped"
 
 
+COMMAND = "mloop.source.command"
+PYTHON = "mloop.env.python"
+PLATFORM = "mloop.env.platform"
+HOST = "mloop.env.host"
+GIT_COMMIT = "mloop.source.git.commit"
+GIT_BRANCH = "mloop.source.git.branch"
+GIT_DIRTY = "mloop.source.git.dirty"
+GIT_ROOT = "mloop.source.git.root"
+
+
 @dataclass(frozen=True, slots=True)
 class Capture:
     tags: dict[str, str]
@@ -27,10 +37,10 @@ class Capture:
 def capture(cwd: Path | None = None) -> Capture:
     """Everything recorded automatically when a run starts."""
     tags = {
-        "mloop.source.command": shlex.join(sys.argv) if sys.argv and sys.argv[0] else "",
-        "mloop.env.python": platform.python_version(),
-        "mloop.env.platform": platform.platform(terse=True),
-        "mloop.env.host": socket.gethostname(),
+        COMMAND: shlex.join(sys.argv) if sys.argv and sys.argv[0] else "",
+        PYTHON: platform.python_version(),
+        PLATFORM: platform.platform(terse=True),
+        HOST: socket.gethostname(),
     }
     files = {PACKAGES_ARTIFACT: installed_packages().encode()}
     git = _git_state(cwd or Path.cwd())
@@ -63,10 +73,10 @@ def _git_state(cwd: Path) -> tuple[dict[str, str], bytes] | None:
     status = _git(cwd, "status", "--porcelain", "--untracked-files=no")
     dirty = bool(status and status.strip())
     tags = {
-        "mloop.source.git.commit": head.decode().strip(),
-        "mloop.source.git.branch": (branch or b"").decode().strip(),
-        "mloop.source.git.dirty": "true" if dirty else "false",
-        "mloop.source.git.root": (top or b"").decode().strip(),
+        GIT_COMMIT: head.decode().strip(),
+        GIT_BRANCH: (branch or b"").decode().strip(),
+        GIT_DIRTY: "true" if dirty else "false",
+        GIT_ROOT: (top or b"").decode().strip(),
     }
     diff = (_git(cwd, "diff", "HEAD", "--binary") or b"") if dirty else b""
     return tags, diff
