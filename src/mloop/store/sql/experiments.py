@@ -11,6 +11,7 @@ from mloop.store.entities import Experiment, now_ms
 from mloop.store.interfaces import ExperimentSummary
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
+from mloop.store.sql.projects import ensure_project
 from mloop.store.sql.schema import experiments, projects, runs
 from mloop.store.sql.upsert import insert_ignore
 
@@ -29,10 +30,7 @@ class SqlExperimentStore:
             pass
         now = now_ms()
         with writer(self._engine).begin() as conn:
-            conn.execute(
-                insert_ignore(conn, projects, ["name"]).values(name=project, created_at=now)
-            )
-            project_id = conn.scalar(sa.select(projects.c.id).where(projects.c.name == project))
+            project_id = ensure_project(conn, project, now)
             conn.execute(
                 insert_ignore(conn, experiments, ["project_id", "name"]).values(
                     project_id=project_id, name=name, created_at=now

@@ -20,6 +20,7 @@ from mloop.store.entities import (
 )
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
+from mloop.store.sql.projects import ensure_project
 from mloop.store.sql.rows import require_run
 from mloop.store.sql.schema import (
     alias_events,
@@ -44,10 +45,7 @@ class SqlModelStore:
         validate.key("project", project)
         now = now_ms()
         with self._writer.begin() as conn:
-            conn.execute(
-                insert_ignore(conn, projects, ["name"]).values(name=project, created_at=now)
-            )
-            project_id = conn.scalar(sa.select(projects.c.id).where(projects.c.name == project))
+            project_id = ensure_project(conn, project, now)
             conn.execute(
                 insert_ignore(conn, registered_models, ["project_id", "name"]).values(
                     project_id=project_id, name=name, description="", created_at=now
