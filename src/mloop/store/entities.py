@@ -316,3 +316,103 @@ class Evaluation:
     result: str
     user: str
     created_at: int
+
+
+class RevisionAction(StrEnum):
+    """How a deployment revision came to be."""
+
+    CREATE = "create"
+    SET = "set"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a share of a deployment's traffic goes.
+
+    ``model`` is a registered version, ``models:/NAME/N``, or an alias the deployment
+    follows, ``models:/NAME@ALIAS``. ``weight`` is the percent of requests it answers;
+    a shadow route (weight 0) scores every request without answering any.
+    """
+
+    model: str
+    weight: int
+    shadow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One immutable state of a deployment's routes, kept forever."""
+
+    id: int
+    deployment: str
+    number: int
+    routes: tuple[Route, ...]
+    action: RevisionAction
+    source: int
+    """The revision whose routes this one holds: itself, or the one a rollback restored."""
+    user: str
+    created_at: int
+    reason: str
+
+    @property
+    def primary(self) -> tuple[Route, ...]:
+        return tuple(route for route in self.routes if not route.shadow)
+
+    @property
+    def shadows(self) -> tuple[Route, ...]:
+        return tuple(route for route in self.routes if route.shadow)
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A named place that serves models; ``revision`` is its current routes."""
+
+    id: int
+    name: str
+    description: str
+    created_at: int
+    revision: Revision
+
+
+@dataclass(frozen=True, slots=True)
+class NewSegment:
+    """A flushed piece of the prediction log: one Parquet blob, one model version."""
+
+    digest: str
+    rows: int
+    start: int
+    """The first prediction's time (ms since the epoch)."""
+    end: int
+    """The last prediction's time (ms since the epoch)."""
+    package: str
+    model: str
+    """The model that answered, as served: ``models:/NAME/N`` or a package reference."""
+    deployment: str | None = None
+    revision: int | None = None
+    version_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionSegment:
+    id: int
+    digest: str
+    rows: int
+    start: int
+    end: int
+    package: str
+    model: str
+    deployment: str | None
+    revision: int | None
+    version_id: int | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """The ground truth for one logged prediction row, as JSON text; the newest wins."""
+
+    request_id: str
+    row: int
+    value: str
+    created_at: int

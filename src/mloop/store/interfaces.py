@@ -17,18 +17,25 @@ from mloop.store.entities import (
     ArtifactEntry,
     Dataset,
     DatasetVersion,
+    Deployment,
     Evaluation,
     Experiment,
+    Label,
     MetricPoint,
     ModelVersion,
     ModelVersionStatus,
     NewEvaluation,
     NewModelVersion,
+    NewSegment,
     NewVersion,
     Note,
     NoteOutcome,
     Page,
+    PredictionSegment,
     RegisteredModel,
+    Revision,
+    RevisionAction,
+    Route,
     Run,
     RunInput,
     RunStatus,
@@ -253,6 +260,80 @@ class EvaluationStore(Protocol):
         ...
 
 
+class DeploymentStore(Protocol):
+    """Deployments and their revisions: every change of routes is a new, kept revision."""
+
+    def create(
+        self,
+        name: str,
+        routes: Sequence[Route],
+        *,
+        user: str,
+        created_at: int,
+        reason: str = "",
+        description: str = "",
+        project: str = "default",
+    ) -> Deployment:
+        """A new deployment at revision 1; Conflict when the name is taken."""
+        ...
+
+    def get(self, name: str, project: str = "default") -> Deployment: ...
+
+    def list_all(self, project: str = "default") -> list[Deployment]: ...
+
+    def add_revision(
+        self,
+        name: str,
+        routes: Sequence[Route],
+        *,
+        action: RevisionAction,
+        source: int | None,
+        user: str,
+        created_at: int,
+        reason: str = "",
+        expected: int | None = None,
+        project: str = "default",
+    ) -> Revision:
+        """Append the next revision. ``source`` is the revision a rollback restores
+        (None: the new one itself). With ``expected``, a Conflict when the current
+        revision is another one (someone changed the deployment meanwhile)."""
+        ...
+
+    def revisions(self, name: str, project: str = "default") -> list[Revision]:
+        """Every revision, oldest first."""
+        ...
+
+    def revision(self, name: str, number: int, project: str = "default") -> Revision: ...
+
+
+class PredictionStore(Protocol):
+    """The prediction log's index of Parquet segments, and late ground-truth labels."""
+
+    def add_segment(self, new: NewSegment, project: str = "default") -> PredictionSegment: ...
+
+    def segments(
+        self,
+        *,
+        deployment: str | None = None,
+        version_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        project: str = "default",
+    ) -> list[PredictionSegment]:
+        """Segments overlapping [start, end] (ms since the epoch), oldest first."""
+        ...
+
+    def add_labels(self, batch: Sequence[Label]) -> None:
+        """Record ground truth; a newer label for the same request row replaces the older."""
+        ...
+
+    def labels(self, request_ids: Sequence[str]) -> list[Label]: ...
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+
 class Store(Protocol):
     """A metadata store: its aggregates, and the lifetime of its connections."""
 
@@ -270,5 +351,11 @@ class Store(Protocol):
 
     @property
     def evaluations(self) -> EvaluationStore: ...
+
+    @property
+    def deployments(self) -> DeploymentStore: ...
+
+    @property
+    def predictions(self) -> PredictionStore: ...
 
     def close(self) -> None: ...

@@ -10,7 +10,14 @@ import re
 from collections.abc import Mapping, Sequence
 
 from mloop.errors import InvalidArgument
-from mloop.store.entities import ArtifactEntry, MetricPoint, NewModelVersion
+from mloop.store.entities import (
+    ArtifactEntry,
+    Label,
+    MetricPoint,
+    NewModelVersion,
+    NewSegment,
+    Route,
+)
 
 KEY_LENGTH = 250
 VALUE_LENGTH = 8000
@@ -104,10 +111,14 @@ def as_number(text: str) -> float | None:
 
 def dataset_name(name: object) -> str:
     """A dataset name: letters, digits, ``.``, ``_`` and ``-`` (``@`` separates a version)."""
+    return _name("dataset", "bike-sharing", name)
+
+
+def _name(kind: str, example: str, name: object) -> str:
     if not isinstance(name, str) or not _DATASET.fullmatch(name) or len(name) > KEY_LENGTH:
         raise InvalidArgument(
-            f"{name!r} is not a valid dataset name: use 1 to {KEY_LENGTH} letters, digits, "
-            "'.', '_' or '-', starting with a letter or digit (e.g. bike-sharing)"
+            f"{name!r} is not a valid {kind} name: use 1 to {KEY_LENGTH} letters, digits, "
+            f"'.', '_' or '-', starting with a letter or digit (e.g. {example})"
         )
     return name
 
@@ -124,12 +135,7 @@ RESERVED_ALIASES = frozenset({"latest"})
 
 def model_name(name: object) -> str:
     """A model name: the same rules as a dataset name (``@`` and ``/`` separate the rest)."""
-    if not isinstance(name, str) or not _DATASET.fullmatch(name) or len(name) > KEY_LENGTH:
-        raise InvalidArgument(
-            f"{name!r} is not a valid model name: use 1 to {KEY_LENGTH} letters, digits, "
-            "'.', '_' or '-', starting with a letter or digit (e.g. churn-classifier)"
-        )
-    return name
+    return _name("model", "churn-classifier", name)
 
 
 def alias(name: object) -> str:
@@ -166,3 +172,75 @@ def description_and_tags(description: str | None, tags: Mapping[str, str] | None
                 f"a description is at most {DESCRIPTION_LENGTH} characters, got {len(description)}"
             )
     text_values("tag", tags or {})
+
+
+def deployment_name(name: object) -> str:
+    """A deployment name: the same rules as a model name."""
+    return _name("deployment", "churn-api", name)
+
+
+def routes(found: Sequence[Route]) -> None:
+    """Routes a revision can hold: registered models, primary weights summing to 100."""
+    if not found or not all(isinstance(route, Route) for route in found):
+        raise InvalidArgument("a deployment needs at least one route to a model")
+    models = [route.model for route in found]
+    for model in models:
+        if not isinstance(model, str) or not model.startswith("models:/"):
+            raise InvalidArgument(f"a route names a registered model, models:/..., got {model!r}")
+        key("route model", model)
+    if len(set(models)) != len(models):
+        raise InvalidArgument("a model appears in two routes: give each model one route")
+    for route in found:
+        weight = route.weight
+        if not isinstance(weight, int) or isinstance(weight, bool) or not 0 <= weight <= 100:
+            raise InvalidArgument(f"{route.model}: a weight is a whole percent, 0 to 100")
+        if route.shadow and weight != 0:
+            raise InvalidArgument(f"{route.model}: a shadow route answers no traffic: weight 0")
+        if not route.shadow and weight == 0:
+            raise InvalidArgument(f"{route.model}: a route needs a weight above 0")
+    total = sum(route.weight for route in found if not route.shadow)
+    if total != 100:
+        raise InvalidArgument(
+            f"the weights of the answering routes add up to {total}%, not 100%: "
+            "e.g. --route models:/m@champion=90 --route models:/m@challenger=10"
+        )
+
+
+REQUEST_ID_LENGTH = 64
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def request_id(value: object) -> str:
+    """A prediction request id: 1 to 64 letters, digits, '.', '_', ':' or '-'."""
+    if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        raise InvalidArgument(
+            f"{value!r} is not a request id: 1 to {REQUEST_ID_LENGTH} letters, digits, "
+            "'.', '_', ':' or '-'"
+        )
+    return value
+
+
+def segment(new: NewSegment) -> None:
+    digest("prediction segment", new.digest)
+    digest("model package", new.package)
+    key("model", new.model)
+    if not (isinstance(new.rows, int) and new.rows > 0 and in_int64(new.rows)):
+        raise InvalidArgument(f"a prediction segment holds at least one row, got {new.rows!r}")
+    if not (isinstance(new.start, int) and isinstance(new.end, int) and new.start <= new.end):
+        raise InvalidArgument("a prediction segment's start time must not be after its end")
+    if new.deployment is not None:
+        deployment_name(new.deployment)
+
+
+def labels(batch: Sequence[Label]) -> None:
+    for label in batch:
+        request_id(label.request_id)
+        row = label.row
+        if not isinstance(row, int) or isinstance(row, bool) or not 0 <= row < 2**31:
+            raise InvalidArgument(f"{label.request_id}: a row is a number from 0, got {row!r}")
+        if not isinstance(label.value, str) or "\x00" in label.value:
+            raise InvalidArgument(f"{label.request_id}: a label is JSON text")
+        if len(label.value) > VALUE_LENGTH:
+            raise InvalidArgument(
+                f"{label.request_id}: a label is at most {VALUE_LENGTH} characters of JSON"
+            )

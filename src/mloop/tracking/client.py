@@ -235,12 +235,13 @@ class Client:
     def garbage_collect(
         self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
     ) -> GcReport:
-        """Find (and with ``delete``, remove) blobs no run, dataset or model version references.
+        """Find (and with ``delete``, remove) blobs no run, dataset, model version or
+        prediction-log segment references.
 
         Blobs younger than ``min_age`` are kept: a writer may be about to reference them.
         """
         files, trees = self.store.runs.blob_references()
-        for source in (self.store.datasets, self.store.models):
+        for source in (self.store.datasets, self.store.models, self.store.predictions):
             more_files, more_trees = source.blob_references()
             files, trees = files | more_files, trees | more_trees
         return collect_garbage(

@@ -10,11 +10,13 @@ from sqlalchemy.engine import Engine
 
 from mloop.store.sql import migrate
 from mloop.store.sql.datasets import SqlDatasetStore
+from mloop.store.sql.deployments import SqlDeploymentStore
 from mloop.store.sql.engine import create_engine
 from mloop.store.sql.errors import database_error
 from mloop.store.sql.evaluations import SqlEvaluationStore
 from mloop.store.sql.experiments import SqlExperimentStore
 from mloop.store.sql.models import SqlModelStore
+from mloop.store.sql.predictions import SqlPredictionStore
 from mloop.store.sql.runs import SqlRunStore
 
 
@@ -28,6 +30,8 @@ class SqlStore:
         self._datasets = SqlDatasetStore(engine)
         self._models = SqlModelStore(engine)
         self._evaluations = SqlEvaluationStore(engine)
+        self._deployments = SqlDeploymentStore(engine)
+        self._predictions = SqlPredictionStore(engine)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -48,6 +52,14 @@ class SqlStore:
     @property
     def evaluations(self) -> SqlEvaluationStore:
         return self._evaluations
+
+    @property
+    def deployments(self) -> SqlDeploymentStore:
+        return self._deployments
+
+    @property
+    def predictions(self) -> SqlPredictionStore:
+        return self._predictions
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0004"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+SCHEMA_HEAD = "0005"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -254,4 +254,57 @@ evaluations = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_evaluations_candidate", "candidate"),
     sa.Index("ix_evaluations_candidate_version", "candidate_version_id"),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "name"),
+)
+
+deployment_revisions = sa.Table(
+    "deployment_revisions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("deployment_id", sa.BigInteger, sa.ForeignKey("deployments.id"), nullable=False),
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column("routes", sa.Text, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("source", sa.BigInteger, nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.UniqueConstraint("deployment_id", "number"),
+)
+
+prediction_segments = sa.Table(
+    "prediction_segments",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("start_time", sa.BigInteger, nullable=False),
+    sa.Column("end_time", sa.BigInteger, nullable=False),
+    sa.Column("package", sa.String(64), nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("deployment_id", sa.BigInteger, sa.ForeignKey("deployments.id")),
+    sa.Column("revision", sa.BigInteger),
+    sa.Column("version_id", sa.BigInteger, sa.ForeignKey("model_versions.id")),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_prediction_segments_deployment", "deployment_id", "start_time"),
+    sa.Index("ix_prediction_segments_version", "version_id", "start_time"),
+)
+
+prediction_labels = sa.Table(
+    "prediction_labels",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("row", sa.Integer, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
 )

@@ -1,0 +1,150 @@
+"""The prediction log's index (segments by deployment, model version, time) and labels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mloop.errors import NotFound
+from mloop.store import validate
+from mloop.store.entities import Label, NewSegment, PredictionSegment, now_ms
+from mloop.store.sql.deployments import find_deployment
+from mloop.store.sql.engine import writer
+from mloop.store.sql.errors import translate_errors
+from mloop.store.sql.schema import (
+    deployments,
+    model_versions,
+    prediction_labels,
+    prediction_segments,
+)
+from mloop.store.sql.upsert import insert_replace
+
+_CHUNK = 500  # request ids per IN (...) query
+
+
+@translate_errors
+class SqlPredictionStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    def add_segment(self, new: NewSegment, project: str = "default") -> PredictionSegment:
+        validate.segment(new)
+        with self._writer.begin() as conn:
+            deployment_id = (
+                None if new.deployment is None else find_deployment(conn, new.deployment, project)
+            )
+            if (
+                new.version_id is not None
+                and conn.scalar(
+                    sa.select(model_versions.c.id).where(model_versions.c.id == new.version_id)
+                )
+                is None
+            ):
+                raise NotFound(f"no model version with id {new.version_id}")
+            inserted = conn.execute(
+                prediction_segments.insert().values(
+                    digest=new.digest,
+                    rows=new.rows,
+                    start_time=new.start,
+                    end_time=new.end,
+                    package=new.package,
+                    model=new.model,
+                    deployment_id=deployment_id,
+                    revision=new.revision,
+                    version_id=new.version_id,
+                    created_at=now_ms(),
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            return _segments(conn, prediction_segments.c.id == int(inserted[0]))[0]
+
+    def segments(
+        self,
+        *,
+        deployment: str | None = None,
+        version_id: int | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        project: str = "default",
+    ) -> list[PredictionSegment]:
+        """Segments overlapping [start, end] (ms), oldest first."""
+        with self._engine.connect() as conn:
+            where: list[sa.ColumnElement[bool]] = []
+            if deployment is not None:
+                where.append(
+                    prediction_segments.c.deployment_id
+                    == find_deployment(conn, deployment, project)
+                )
+            if version_id is not None:
+                where.append(prediction_segments.c.version_id == version_id)
+            if start is not None:
+                where.append(prediction_segments.c.end_time >= start)
+            if end is not None:
+                where.append(prediction_segments.c.start_time <= end)
+            return _segments(conn, sa.and_(sa.true(), *where))
+
+    def add_labels(self, batch: Sequence[Label]) -> None:
+        """Record ground truth; a label for the same request row replaces the older one."""
+        validate.labels(batch)
+        if not batch:
+            return
+        latest = {(label.request_id, label.row): label for label in batch}
+        rows = [
+            {"request_id": r, "row": n, "value": label.value, "created_at": label.created_at}
+            for (r, n), label in latest.items()
+        ]
+        with self._writer.begin() as conn:
+            conn.execute(
+                insert_replace(
+                    conn, prediction_labels, ["request_id", "row"], ["value", "created_at"]
+                ),
+                rows,
+            )
+
+    def labels(self, request_ids: Sequence[str]) -> list[Label]:
+        """The labels recorded for any row of these requests."""
+        ids = sorted(set(request_ids))
+        found: list[Label] = []
+        with self._engine.connect() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                query = sa.select(prediction_labels).where(
+                    prediction_labels.c.request_id.in_(ids[i : i + _CHUNK])
+                )
+                found.extend(
+                    Label(row.request_id, row.row, row.value, row.created_at)
+                    for row in conn.execute(query)
+                )
+        return found
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        with self._engine.connect() as conn:
+            digests = conn.scalars(sa.select(prediction_segments.c.digest).distinct()).all()
+        return set(digests), set()
+
+
+def _segments(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[PredictionSegment]:
+    rows = conn.execute(
+        sa.select(prediction_segments, deployments.c.name.label("deployment_name"))
+        .outerjoin(deployments, deployments.c.id == prediction_segments.c.deployment_id)
+        .where(where)
+        .order_by(prediction_segments.c.start_time, prediction_segments.c.id)
+    ).all()
+    return [
+        PredictionSegment(
+            id=row.id,
+            digest=row.digest,
+            rows=row.rows,
+            start=row.start_time,
+            end=row.end_time,
+            package=row.package,
+            model=row.model,
+            deployment=row.deployment_name,
+            revision=row.revision,
+            version_id=row.version_id,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
