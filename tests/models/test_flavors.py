@@ -325,3 +325,40 @@ def test_a_registered_flavor_packages_its_models(
     flavors.register("broken", "no_such_module_here:FLAVOR", before="lightgbm")
     with pytest.raises(InvalidArgument, match=r"flavor 'broken' .* cannot be loaded"):
         flavors.flavor_for(object())
+
+
+# -- predictions and probabilities at once ---------------------------------------------------
+def test_predict_both_gives_what_the_two_calls_give(
+    client: Client, run_id: str, cancer: Data, acs_new: pd.DataFrame, lgbm: Any
+) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = cancer
+    iris, species = load_iris(return_X_y=True, as_frame=True)
+    cases = [
+        (GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y), X),
+        (LogisticRegression(max_iter=3000).fit(iris, species), iris),
+        (KNeighborsClassifier(weights="distance").fit(iris, species), iris),
+        (make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), X),
+        (lgbm, acs_new.head(300)),
+    ]
+    for model, frame in cases:
+        loaded = roundtrip(client, run_id, model, frame.head())
+        for rows in (frame.head(1), frame):  # the first call also decides the array path
+            predictions, proba = loaded.predictor.predict_both(rows)
+            np.testing.assert_array_equal(predictions, model.predict(rows))
+            np.testing.assert_allclose(proba, model.predict_proba(rows), rtol=1e-12)
+
+
+def test_tied_probabilities_are_decided_by_the_models_predict(
+    client: Client, run_id: str, cancer: Data
+) -> None:
+    X, y = cancer
+    model = LogisticRegression(max_iter=5000).fit(X, y)
+    model.coef_[:] = 0.0
+    model.intercept_[:] = 0.0  # every row: [0.5, 0.5]
+    loaded = roundtrip(client, run_id, model, X.head())
+    predictions, proba = loaded.predictor.predict_both(X.head(20))
+    np.testing.assert_array_equal(predictions, model.predict(X.head(20)))
+    assert (proba == 0.5).all()

@@ -39,6 +39,11 @@ class Predictor(Protocol):
         """Probabilities, shape (rows, classes); InvalidArgument when the model has none."""
         ...
 
+    def predict_both(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """``predict`` and, when the model has them, ``predict_proba`` (else None), the
+        same answers as the two calls, computed once where the flavor can."""
+        ...
+
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame | None:
         """Per-feature contributions to each row's prediction where cheap, else None."""
         ...

@@ -139,6 +139,13 @@ class LightGBMPredictor:
         out = np.asarray(self.booster.predict(frame))
         return np.column_stack([1.0 - out, out]) if out.ndim == 1 else out
 
+    def predict_both(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        out = np.asarray(self.booster.predict(frame))
+        if self._labels is None:
+            return out, None
+        proba = np.column_stack([1.0 - out, out]) if out.ndim == 1 else out
+        return self._labels[_winner(out)], proba
+
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame | None:
         raw = np.asarray(self.booster.predict(frame, pred_contrib=True))
         width = len(self._names) + 1

@@ -123,6 +123,9 @@ class PythonPredictor:
             raise no_proba(class_name(self.model))
         return np.asarray(self.model.predict_proba(frame))
 
+    def predict_both(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.predict(frame), self.predict_proba(frame) if self.has_proba else None
+
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame | None:
         method = getattr(self.model, "contributions", None)
         if not callable(method):
