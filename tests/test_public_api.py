@@ -29,6 +29,7 @@ EXPECTED = {
     "log_params",
     "models",
     "registry",
+    "serving",
     "set_tag",
     "set_tags",
     "start_run",
@@ -84,8 +85,9 @@ def test_every_error_maps_to_an_exit_code_and_http_status() -> None:
 
 
 def test_import_mloop_leaves_the_model_libraries_alone() -> None:
-    """Every command starts with ``import mloop``: scikit-learn alone would add half a second."""
-    heavy = ("sklearn", "scipy", "lightgbm", "skops", "jinja2")
+    """Every command starts with ``import mloop``: scikit-learn alone would add half a second,
+    the web stack of the scoring server a quarter."""
+    heavy = ("sklearn", "scipy", "lightgbm", "skops", "jinja2", "fastapi", "uvicorn")
     code = f"import sys, mloop, mloop.cli.app; print([m for m in {heavy!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

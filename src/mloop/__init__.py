@@ -9,7 +9,7 @@
 Everything explicit goes through :class:`mloop.Client`.
 """
 
-from mloop import data, models, registry
+from mloop import data, models, registry, serving
 from mloop.data import log_input
 from mloop.evaluation.record import evaluate
 from mloop.store.entities import MetricPoint, RunStatus
@@ -52,6 +52,7 @@ __all__ = [
     "log_params",
     "models",
     "registry",
+    "serving",
     "set_tag",
     "set_tags",
     "start_run",

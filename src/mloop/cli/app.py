@@ -17,7 +17,17 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from mloop import __version__
-from mloop.cli import artifacts, data, experiments, models, runs, workspace
+from mloop.cli import (
+    artifacts,
+    data,
+    deploy,
+    experiments,
+    models,
+    predictions,
+    runs,
+    serve,
+    workspace,
+)
 from mloop.cli.state import State
 from mloop.errors import MloopError, exit_code
 
@@ -51,8 +61,10 @@ app = typer.Typer(
     name="mloop",
     help=(
         "mloop: the machine-learning lifecycle in one tool. Today: experiment tracking "
-        "(runs, params, metrics, artifacts, notes) and versioned, profiled, validated "
-        "datasets, on SQLite or PostgreSQL, with content-addressed storage on disk or S3.\n\n"
+        "(runs, params, metrics, artifacts, notes), versioned and validated datasets, model "
+        "packages with a registry and evaluation gates, and serving (deployments with canary "
+        "and shadow routes, a prediction log with late labels, batch scoring), on SQLite or "
+        "PostgreSQL, with content-addressed storage on disk or S3.\n\n"
         "Start with `mloop init` in a project folder, then run your training script "
         "with `mloop.start_run()`; `mloop runs list` shows what happened."
     ),
@@ -99,6 +111,10 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
+app.command("serve")(serve.serve)
+app.command("predict")(serve.predict)
+app.add_typer(deploy.app, name="deploy")
+app.add_typer(predictions.app, name="predictions")
 app.add_typer(workspace.db_app, name="db")
 
 

@@ -1,0 +1,249 @@
+"""The prediction log: every scored row, kept in memory and flushed to Parquet segments.
+
+A segment is one Parquet blob holding the rows one model version answered for one
+deployment revision, indexed in the store by deployment, model version and time
+range. Flushes happen every ``flush_rows`` rows, every ``flush_seconds`` seconds,
+and on close (a server's graceful shutdown), on a background thread, so scoring
+never waits for storage. A flush that fails (the store is unreachable) keeps its
+rows in memory and is retried at the next one.
+
+Columns of a segment: ``request_id``, ``row`` (the row's position in its request),
+``time`` (UTC), ``latency_ms``, ``input.<column>`` for each model input,
+``output.prediction``, ``output.proba.<class>`` for a classifier, and for a shadow
+model ``shadow.model``, ``shadow.prediction``, ``shadow.proba.<class>`` and
+``shadow.error``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mloop.serving.served import Scores, ServedModel
+from mloop.store import NewSegment
+from mloop.tracking.client import Client
+
+logger = logging.getLogger("mloop.serving")
+
+
+@dataclass(slots=True)
+class Shadowed:
+    """What the shadow model said about a batch (or why it could not)."""
+
+    served: ServedModel
+    scores: Scores | None
+    error: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One scored batch: the requests in it, their inputs and the model's outputs."""
+
+    served: ServedModel
+    deployment: str | None
+    revision: int | None
+    request_ids: list[str]
+    counts: list[int]
+    times: list[int]
+    """Each request's arrival, ms since the epoch."""
+    latencies: list[float]
+    """Each request's time to its answer, ms."""
+    inputs: pd.DataFrame
+    scores: Scores
+    shadow: Shadowed | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.inputs)
+
+
+@dataclass
+class PredictionLog:
+    """Buffers entries and writes them as segments to ``client``'s blob and metadata stores."""
+
+    client: Client
+    flush_rows: int = 10_000
+    flush_seconds: float = 10.0
+    project: str = "default"
+    _entries: list[Entry] = field(default_factory=list)
+    _rows: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _flushing: threading.Lock = field(default_factory=threading.Lock)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    written: int = 0
+    """Rows written to segments so far."""
+
+    def append(self, entry: Entry) -> None:
+        with self._lock:
+            self._entries.append(entry)
+            self._rows += entry.rows
+            full = self._rows >= self.flush_rows
+        if full:
+            self._wake.set()
+
+    @property
+    def buffered(self) -> int:
+        return self._rows
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="mloop-prediction-log", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the background flusher and write everything still buffered."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.flush()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.flush()
+            except Exception as exc:  # kept in memory; retried at the next flush
+                logger.warning("mloop: the prediction log could not be flushed: %s", exc)
+
+    def flush(self) -> int:
+        """Write the buffered rows as segments; returns the number of rows written."""
+        with self._flushing:
+            with self._lock:
+                entries, self._entries, self._rows = self._entries, [], 0
+            if not entries:
+                return 0
+            groups: dict[tuple[str, str, str | None, int | None], list[Entry]] = defaultdict(list)
+            for entry in entries:
+                key = (entry.served.package, entry.served.label, entry.deployment, entry.revision)
+                groups[key].append(entry)
+            pending = list(groups.values())
+            done = 0
+            try:
+                while pending:
+                    self._write(pending[0])
+                    done += sum(entry.rows for entry in pending.pop(0))
+            except BaseException:
+                left = [entry for group in pending for entry in group]
+                with self._lock:  # put back what was not written, ahead of newer rows
+                    self._entries[:0] = left
+                    self._rows += sum(entry.rows for entry in left)
+                raise
+            self.written += done
+            return done
+
+    def _write(self, group: Sequence[Entry]) -> None:
+        import pyarrow.parquet as pq
+
+        table = segment_table(group)
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        digest = self.client.blobs.put_bytes(buffer.getbuffer())
+        first = group[0]
+        times = [t for entry in group for t in entry.times]
+        self.client.store.predictions.add_segment(
+            NewSegment(
+                digest=digest.hex,
+                rows=table.num_rows,
+                start=min(times),
+                end=max(times),
+                package=first.served.package,
+                model=first.served.label,
+                deployment=first.deployment,
+                revision=first.revision,
+                version_id=first.served.version_id,
+            ),
+            self.project,
+        )
+
+
+def segment_table(group: Sequence[Entry]) -> Any:
+    """The Arrow table of a group of entries of one model (see the module's columns)."""
+    import pyarrow as pa
+
+    ids: list[str] = []
+    rows: list[int] = []
+    times: list[int] = []
+    latencies: list[float] = []
+    for entry in group:
+        for rid, count, t, latency in zip(
+            entry.request_ids, entry.counts, entry.times, entry.latencies, strict=True
+        ):
+            ids.extend([rid] * count)
+            rows.extend(range(count))
+            times.extend([t] * count)
+            latencies.extend([latency] * count)
+    columns: dict[str, Any] = {
+        "request_id": pa.array(ids, pa.string()),
+        "row": pa.array(rows, pa.int32()),
+        "time": pa.array(times, pa.timestamp("ms", tz="UTC")),
+        "latency_ms": pa.array(latencies, pa.float64()),
+    }
+    inputs = pd.concat([entry.inputs for entry in group], ignore_index=True)
+    for name in inputs.columns:
+        columns[f"input.{name}"] = pa.array(inputs[name])
+    _outputs(columns, "output", [entry.scores for entry in group], group[0].served.classes)
+    if any(entry.shadow is not None for entry in group):
+        _shadow(columns, group)
+    return pa.table(columns)
+
+
+def _outputs(
+    columns: dict[str, Any], prefix: str, scores: Sequence[Scores], classes: list[Any] | None
+) -> None:
+    import pyarrow as pa
+
+    columns[f"{prefix}.prediction"] = pa.array(np.concatenate([s.predictions for s in scores]))
+    if classes is not None and all(s.proba is not None for s in scores):
+        proba = np.vstack([s.proba for s in scores if s.proba is not None])
+        for j, label in enumerate(classes):
+            columns[f"{prefix}.proba.{label}"] = pa.array(proba[:, j])
+
+
+def _shadow(columns: dict[str, Any], group: Sequence[Entry]) -> None:
+    """Shadow columns; rows without a usable shadow answer hold nulls and the reason."""
+    import pyarrow as pa
+
+    labels: list[str | None] = []
+    errors: list[str | None] = []
+    predictions: list[Any] = []
+    probas: list[np.ndarray | None] = []
+    classes: list[Any] | None = None
+    for entry in group:
+        shadow, n = entry.shadow, entry.rows
+        labels.extend([None if shadow is None else shadow.served.label] * n)
+        ok = shadow is not None and shadow.scores is not None
+        errors.extend([None if ok or shadow is None else shadow.error] * n)
+        if ok:
+            assert shadow is not None and shadow.scores is not None
+            predictions.extend(shadow.scores.predictions.tolist())
+            probas.append(shadow.scores.proba)
+            classes = classes or shadow.served.classes
+        else:
+            predictions.extend([None] * n)
+            probas.append(None)
+    columns["shadow.model"] = pa.array(labels, pa.string())
+    columns["shadow.prediction"] = pa.array(predictions)
+    columns["shadow.error"] = pa.array(errors, pa.string())
+    if classes is not None:
+        width = len(classes)
+        filled = [
+            np.full((entry.rows, width), np.nan) if p is None or p.shape[1] != width else p
+            for entry, p in zip(group, probas, strict=True)
+        ]
+        proba = np.vstack(filled)
+        for j, label in enumerate(classes):
+            columns[f"shadow.proba.{label}"] = pa.array(proba[:, j])

@@ -1,0 +1,176 @@
+"""Scoring off the event loop, in adaptive micro-batches.
+
+Requests are queued; one worker thread scores whatever is queued as one batch per
+model, so under concurrency eight single-row requests cost about one model call,
+while a lone request is scored at once (no waiting for a batch to fill). Each
+request's future is resolved as soon as its model answered; the shadow model and
+the prediction log come after, off the answer's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from mloop.serving.payload import PayloadError, Rows, merge
+from mloop.serving.predlog import Entry, PredictionLog, Shadowed
+from mloop.serving.served import Routing, Scores, ServedModel
+
+
+@dataclass(slots=True)
+class Job:
+    served: ServedModel
+    rows: Rows
+    request_id: str
+    received: float
+    """time.perf_counter() at arrival."""
+    time_ms: int
+    future: asyncio.Future[Scores]
+    routing: Routing
+
+
+@dataclass(slots=True)
+class _Group:
+    served: ServedModel
+    routing: Routing
+    jobs: list[Job] = field(default_factory=list)
+
+
+class Scorer:
+    """Scores jobs on one thread; ``max_batch_rows`` caps one model call."""
+
+    def __init__(self, log: PredictionLog | None, max_batch_rows: int = 256) -> None:
+        self.log = log
+        self.max_batch_rows = max_batch_rows
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mloop-score")
+        self._pending: list[Job] = []
+        self._worker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def score(
+        self, routing: Routing, served: ServedModel, rows: Rows, request_id: str, received: float
+    ) -> Scores:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        job = Job(
+            served,
+            rows,
+            request_id,
+            received,
+            time.time_ns() // 1_000_000,
+            loop.create_future(),
+            routing,
+        )
+        self._pending.append(job)
+        if self._worker is None:
+            self._worker = loop.create_task(self._drain())
+        return await job.future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._take()
+                await loop.run_in_executor(self._pool, self._run, batch)
+        finally:
+            self._worker = None
+
+    def _take(self) -> tuple[list[_Group], list[Job]]:
+        groups: dict[tuple[int, tuple[str, ...]], _Group] = {}
+        rows = 0
+        taken = 0
+        for job in self._pending:
+            if rows and rows + job.rows.count > self.max_batch_rows:
+                break
+            key = (id(job.served), tuple(job.rows.columns))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group(job.served, job.routing)
+            group.jobs.append(job)
+            rows += job.rows.count
+            taken += 1
+        return list(groups.values()), self._pending[taken:]
+
+    async def drain(self) -> None:
+        """Wait until every queued job was scored and logged (for a graceful shutdown)."""
+        while self._worker is not None:
+            await asyncio.shield(self._worker)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    # -- on the scoring thread ----------------------------------------------------------
+    def _run(self, groups: list[_Group]) -> None:
+        for group in groups:
+            self._score_group(group)
+
+    def _score_group(self, group: _Group) -> None:
+        served, jobs = group.served, group.jobs
+        try:
+            frame = served.to_frame(merge([job.rows for job in jobs]))
+            scores = served.score(frame, checked=served.frames_match)
+        except Exception as exc:
+            if len(jobs) > 1:  # one bad request must not fail the others batched with it
+                for job in jobs:
+                    self._score_group(_Group(served, group.routing, [job]))
+                return
+            self._resolve(jobs[0].future, None, _model_error(exc))
+            return
+        done = time.perf_counter()
+        start = 0
+        for job in jobs:
+            end = start + job.rows.count
+            part = Scores(
+                scores.predictions[start:end],
+                None if scores.proba is None else scores.proba[start:end],
+            )
+            self._resolve(job.future, part, None)
+            start = end
+        if self.log is not None:
+            shadow = group.routing.shadow
+            self.log.append(
+                Entry(
+                    served,
+                    group.routing.deployment,
+                    group.routing.revision,
+                    [job.request_id for job in jobs],
+                    [job.rows.count for job in jobs],
+                    [job.time_ms for job in jobs],
+                    [(done - job.received) * 1000 for job in jobs],
+                    frame,
+                    scores,
+                    None if shadow is None else _shadow(shadow, frame),
+                )
+            )
+
+    def _resolve(
+        self, future: asyncio.Future[Scores], scores: Scores | None, error: Exception | None
+    ) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(_settle, future, scores, error)
+
+
+def _settle(future: asyncio.Future[Scores], scores: Scores | None, error: Exception | None) -> None:
+    if future.done():  # the client went away
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert scores is not None
+        future.set_result(scores)
+
+
+def _shadow(shadow: ServedModel, frame: Any) -> Shadowed:
+    try:
+        return Shadowed(shadow, shadow.score(frame))
+    except Exception as exc:
+        return Shadowed(shadow, None, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _model_error(exc: Exception) -> PayloadError:
+    if isinstance(exc, PayloadError):
+        return exc
+    return PayloadError(422, f"the model could not score these rows: {type(exc).__name__}: {exc}")

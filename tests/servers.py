@@ -1,0 +1,107 @@
+"""Helpers for scoring-server tests: registered models, and real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import pandas as pd
+import uvicorn
+
+from mloop.models import log_model
+from mloop.registry import Registry
+from mloop.serving.app import create_app
+from mloop.serving.options import ServeOptions
+from mloop.tracking.client import Client
+
+
+@dataclass
+class Registered:
+    client: Client
+    registry: Registry
+    X: pd.DataFrame
+    y: pd.Series
+    models: dict[str, object]
+    """The fitted estimators: version 1 is "gbc" (@champion), version 2 "lr" (@challenger)."""
+
+
+def register_models(
+    client: Client, cancer: tuple[pd.DataFrame, pd.Series], fitted: dict[str, object]
+) -> Registered:
+    X, y = cancer
+    registry = Registry(client)
+    for name in ("gbc", "lr"):
+        run = client.create_run(capture_env=False)
+        info = log_model(client, run.id, fitted[name], input_example=X.head(3))
+        registry.register(info.uri, "bc")
+    registry.set_alias("bc/1", "champion")
+    registry.set_alias("bc/2", "challenger")
+    return Registered(client, registry, X, y, fitted)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Running:
+    url: str
+    http: httpx.Client
+    server: uvicorn.Server
+
+    def predict(
+        self, rows: pd.DataFrame | list[dict[str, object]], **kwargs: object
+    ) -> httpx.Response:
+        body = rows.to_dict(orient="records") if isinstance(rows, pd.DataFrame) else rows
+        return self.http.post("/predict", json=body, **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def serving(client: Client, source: str, **options: object) -> Iterator[Running]:
+    """A real uvicorn server on 127.0.0.1 in a thread, ready (models loaded) on entry."""
+    settings = {"poll_seconds": 0.2, "flush_seconds": 0.5, **options}
+    app = create_app(ServeOptions(source, **settings), client=client)  # type: ignore[arg-type]
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", loop="asyncio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=url, timeout=30) as http:
+        wait_ready(http)
+        try:
+            yield Running(url, http, server)
+        finally:
+            server.should_exit = True
+            thread.join(30)
+    assert not thread.is_alive(), "the server did not stop"
+
+
+def wait_ready(http: httpx.Client, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if http.get("/ready").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the server at {http.base_url} was not ready within {seconds} s")
+
+
+def until(condition: Callable[[], bool], seconds: float = 10, message: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(message or "the condition did not hold in time")
