@@ -49,6 +49,7 @@ demo: $(STAMP)
 	cd build/demo && ../../$(BIN)/mloop init && ../../$(BIN)/python ../../examples/quickstart.py
 	cd build/demo && ../../$(BIN)/mloop runs list
 	cd build/demo && ../../$(BIN)/mloop models history breast-cancer
+	cd build/demo && ../../$(BIN)/mloop predictions show breast-cancer-api
 	cd build/demo && ../../$(BIN)/mloop data list
 
 bench: $(STAMP)
@@ -56,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/blobs.py
 	$(BIN)/python bench/data.py
 	$(BIN)/python bench/models.py
+	$(BIN)/python bench/serving.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,14 +1,23 @@
-"""Version real data, track a small model search on it, and release the winner through a gate
-(scikit-learn's breast cancer set).
+"""Version real data, track a small model search on it, release the winner through a gate,
+and serve it (scikit-learn's breast cancer set).
 
 Run inside an mloop workspace (`mloop init`), then look at `mloop runs list`,
 `mloop data show breast-cancer`, `mloop runs show <id>` (which names the data it used),
-`mloop models history breast-cancer` and `mloop models card breast-cancer@champion`.
+`mloop models history breast-cancer`, `mloop models card breast-cancer@champion` and
+`mloop predictions show breast-cancer-api`.
 """
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import matplotlib
@@ -111,6 +120,50 @@ def release(alpha: float, learning_rate: str, reason: str) -> None:
         mloop.registry.promote(version.uri, reason=result.summary())
 
 
+def serve() -> None:
+    """Deploy the champion, serve it with `mloop serve`, send it the held-out rows as
+    traffic and their true classes as feedback, then stop it (its log is written on the way out)."""
+    deployments = mloop.serving.Deployments(mloop.Client())
+    deployments.create(f"{MODEL}-api", f"models:/{MODEL}@champion", reason="first release")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mloop", "serve", f"{MODEL}-api", "--port", str(port)]
+    )
+    try:
+        _wait_ready(url)
+        holdout = mloop.data.get(HOLDOUT)
+        right = 0
+        for _, row in holdout.iterrows():
+            answer = _post(f"{url}/predict", [row.drop("target").to_dict()])
+            _post(
+                f"{url}/feedback", {"request_id": answer["request_id"], "label": int(row["target"])}
+            )
+            right += answer["predictions"][0] == row["target"]
+        print(f"served {len(holdout)} requests with {answer['model']}: {right} answers right")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+
+
+def _post(url: str, body: object) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def _wait_ready(url: str) -> None:
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"{url}/ready"):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise SystemExit("the scoring server did not start")
+
+
 def main() -> None:
     add_data()
     release(1e-2, "constant", "a first, cautious model")
@@ -125,6 +178,7 @@ def main() -> None:
         mloop.set_tags({"best.alpha": alpha, "best.learning_rate": lr})
         print(f"search {parent.id[:8]}: best AUC {best:.4f} with alpha={alpha}, {lr}")
     release(alpha, lr, f"best of the search {parent.id[:8]}")
+    serve()
 
 
 if __name__ == "__main__":
