@@ -331,7 +331,7 @@ def test_a_registered_flavor_packages_its_models(
 def test_predict_both_gives_what_the_two_calls_give(
     client: Client, run_id: str, cancer: Data, acs_new: pd.DataFrame, lgbm: Any
 ) -> None:
-    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.ensemble import GradientBoostingClassifier, VotingClassifier
     from sklearn.neighbors import KNeighborsClassifier
 
     X, y = cancer
@@ -342,6 +342,13 @@ def test_predict_both_gives_what_the_two_calls_give(
         (KNeighborsClassifier(weights="distance").fit(iris, species), iris),
         (make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y), X),
         (lgbm, acs_new.head(300)),
+        (  # its members were fitted on the frame: it keeps the frame (no warning)
+            VotingClassifier(
+                [("knn", KNeighborsClassifier()), ("gb", GradientBoostingClassifier())],
+                voting="soft",
+            ).fit(X, y),
+            X,
+        ),
     ]
     for model, frame in cases:
         loaded = roundtrip(client, run_id, model, frame.head())

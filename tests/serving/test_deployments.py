@@ -76,3 +76,38 @@ def test_create_refuses_a_taken_name_and_unknown_deployments_are_named(
         deployments.set("ghost", ["models:/bc/1"])
     assert deployments.get("bc-api").description == "the public API"
     assert [d.name for d in deployments.all()] == ["bc-api"]
+
+
+def test_a_plain_rollback_after_a_chosen_one_skips_what_was_rolled_back(
+    deployments: Deployments,
+) -> None:
+    deployments.create("bc-api", "models:/bc/1")
+    deployments.set("bc-api", ["models:/bc/2"])
+    deployments.set("bc-api", ["models:/bc/1=50", "models:/bc/2=50"])
+    deployments.rollback("bc-api", to=1)  # away from the canary of revision 3
+    back = deployments.rollback("bc-api")
+    assert back.routes == (Route("models:/bc/2", 100),) and back.source == 2
+
+
+def test_answering_models_must_take_the_same_inputs(
+    deployments: Deployments, registered: Registered
+) -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from mloop.models import log_model
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    run = registered.client.create_run(capture_env=False)
+    info = log_model(
+        registered.client,
+        run.id,
+        LogisticRegression(max_iter=500).fit(X, y),
+        input_example=X.head(2),
+    )
+    registered.registry.register(info.uri, "iris")
+    deployments.create("bc-api", "models:/bc/1")
+    with pytest.raises(InvalidArgument, match="take different inputs"):
+        deployments.set("bc-api", ["models:/bc/1=50", "models:/iris/1=50"])
+    revision = deployments.set("bc-api", ["models:/bc/1"], shadow="models:/iris/1")
+    assert revision.number == 2  # a shadow may differ: its failures are only logged

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pandas as pd
 import pytest
 
 from mloop.errors import InvalidArgument
@@ -108,7 +109,9 @@ def test_health_ready_metadata_metrics_and_openapi(registered: Registered) -> No
     assert "mloop_request_latency_seconds_bucket" in metrics
     body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     records = body["schema"]["oneOf"][0]["items"]
-    assert records["properties"]["mean radius"] == {"type": "number"}
+    assert records["properties"]["mean radius"] == {
+        "anyOf": [{"type": "number"}, {"type": "null"}]
+    }
     assert len(records["required"]) == 30
 
 
@@ -197,3 +200,38 @@ def test_a_run_uri_and_a_package_folder_are_served_too(
         assert answer["predictions"] == expected and answer["model"] == source
     with pytest.raises(InvalidArgument, match="not a model package"):
         create_app(ServeOptions(str(tmp_path)), client=registered.client)
+
+
+class _Scalar:
+    def predict(self, frame: pd.DataFrame) -> float:
+        return 1.0  # one answer for any number of rows: a broken model
+
+
+def test_a_model_with_the_wrong_output_fails_its_requests_not_the_server(
+    registered: Registered,
+) -> None:
+    from mloop.models import log_model
+
+    run = registered.client.create_run(capture_env=False)
+    info = log_model(registered.client, run.id, _Scalar(), input_example=registered.X.head(2))
+    with serving(registered.client, info.uri) as server:
+        for _ in range(3):
+            answer = server.predict(registered.X.head(2))
+            assert answer.status_code == 422 and "answers once per row" in answer.text
+        assert server.http.get("/health").status_code == 200
+
+
+def test_text_labels_are_answered(registered: Registered) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mloop.models import log_model
+
+    X, y = registered.X, np.where(registered.y == 1, "benign", "malignant")
+    model = LogisticRegression(max_iter=3000).fit(X, y)
+    run = registered.client.create_run(capture_env=False)
+    info = log_model(registered.client, run.id, model, input_example=X.head(2))
+    with serving(registered.client, info.uri) as server:
+        answer = server.predict(X.head(3))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == model.predict(X.head(3)).tolist()
+    assert answer.json()["classes"] == ["benign", "malignant"]

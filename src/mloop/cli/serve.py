@@ -46,6 +46,9 @@ def serve(
         int, typer.Option("--max-rows", help="Rows allowed in one request.")
     ] = 10_000,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
+    project: Annotated[
+        str, typer.Option("--project", help="The project of the deployment or model.")
+    ] = "default",
 ) -> None:
     """Serve a model or a deployment over HTTP: POST /predict, POST /feedback, GET /health,
     /ready, /metadata, /metrics (Prometheus) and /docs.
@@ -65,6 +68,7 @@ def serve(
         source,
         uri=settings.uri,
         blobs=settings.blobs,
+        project=project,
         log_predictions=not no_log,
         flush_rows=flush_rows,
         flush_seconds=flush_seconds,

@@ -217,7 +217,7 @@ def _answer(served: ServedModel, scores: Scores, request_id: str) -> dict[str, A
         "request_id": request_id,
         "model": served.label,
         "version": served.version,
-        "predictions": predictions.tolist() if predictions.dtype == object else predictions,
+        "predictions": predictions.tolist() if predictions.dtype.kind in "OUSMm" else predictions,
     }
     if scores.proba is not None:
         out["probabilities"] = np.ascontiguousarray(scores.proba)

@@ -56,37 +56,37 @@ def score_file(
     served = _served(client, model_uri)
     total = _count_rows(source)
     sink = _Sink(output)
-    plog = PredictionLog(client, flush_rows=max(chunk_rows, 10_000)) if log else None
+    plog = PredictionLog(client) if log else None
     job = uuid.uuid4().hex[:16]
     done = chunks = 0
     try:
         for chunks, chunk in enumerate(_chunks(source, chunk_rows), start=1):
             scores = served.score(chunk)
             sink.write(_with_outputs(chunk, scores.predictions, scores.proba, served.classes))
-            if plog is not None:
-                plog.append(
-                    Entry(
-                        served,
-                        None,
-                        None,
-                        [f"batch-{job}-{chunks}"],
-                        [len(chunk)],
-                        [now_ms()],
-                        [0.0],
-                        chunk.reset_index(drop=True),
-                        scores,
-                    )
-                )
+            if plog is not None:  # a segment per chunk: memory stays flat
+                plog.append(_entry(served, f"batch-{job}-{chunks}", chunk, scores))
+                plog.flush()
             done += len(chunk)
             progress(done, total)
     except BaseException:
         sink.abort()
         raise
-    finally:
-        if plog is not None:
-            plog.flush()
     sink.close()
     return BatchResult(done, chunks, output, served.label, log)
+
+
+def _entry(served: ServedModel, request_id: str, chunk: pd.DataFrame, scores: Any) -> Entry:
+    return Entry(
+        served,
+        None,
+        None,
+        [request_id],
+        [len(chunk)],
+        [now_ms()],
+        [0.0],
+        chunk.reset_index(drop=True),
+        scores,
+    )
 
 
 def _check_paths(source: Path, output: Path, chunk_rows: int) -> None:

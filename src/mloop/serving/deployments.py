@@ -13,10 +13,12 @@ started with ``mloop serve churn-api`` follows the newest one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from mloop.errors import InvalidArgument, NotFound
 from mloop.models.refs import is_model_uri, parse_model_ref, resolve_version
+from mloop.models.signature import Signature
 from mloop.models.uris import is_stored_uri
 from mloop.store import Deployment, Revision, RevisionAction, Route, Store, validate
 from mloop.store.entities import now_ms
@@ -87,17 +89,24 @@ class Deployments:
 
     def rollback(self, name: str, *, to: int | None = None, reason: str = "") -> Revision:
         """Back to the routes in effect before the current ones (or those of revision
-        ``to``), as a new revision. Rolling back twice goes two changes back."""
-        current = self.get(name).revision
-        target_number = current.source - 1 if to is None else to
-        if target_number < 1:
-            raise InvalidArgument(
-                f"deployment {name!r} has nothing to roll back to: revision {current.number} "
-                f"holds the routes of revision {current.source}, its first"
-            )
-        target = self.store.deployments.revision(name, target_number, self.project)
-        if to is not None and target.routes == current.routes:
-            raise InvalidArgument(f"deployment {name!r} already has the routes of revision {to}")
+        ``to``), as a new revision. Routes a rollback already moved away from are
+        skipped, so rolling back twice goes two changes back."""
+        history = self.history(name)
+        current = history[-1]
+        if to is None:
+            target = _rollback_target(history)
+            if target is None:
+                raise InvalidArgument(
+                    f"deployment {name!r} has nothing to roll back to: every earlier revision "
+                    "holds the current routes or was rolled back from (see "
+                    f"`mloop deploy history {name}`, or give --to N)"
+                )
+        else:
+            target = self.store.deployments.revision(name, to, self.project)
+            if target.routes == current.routes:
+                raise InvalidArgument(
+                    f"deployment {name!r} already has the routes of revision {to}"
+                )
         return self.store.deployments.add_revision(
             name,
             target.routes,
@@ -130,15 +139,42 @@ class Deployments:
         if sum(route.shadow for route in routes) > 1:
             raise InvalidArgument("a deployment has at most one shadow model")
         validate.routes(routes)
-        for route in routes:
-            self._check_exists(route.model)
+        inputs = {route.model: self._inputs(route.model) for route in routes if not route.shadow}
+        if len({names for names in inputs.values() if names is not None}) > 1:
+            shown = "; ".join(f"{uri}: {', '.join(names or [])}" for uri, names in inputs.items())
+            raise InvalidArgument(
+                "the answering models take different inputs, so the same request would be "
+                f"answered or refused by chance: {shown}"
+            )
         return routes
 
-    def _check_exists(self, uri: str) -> None:
+    def _inputs(self, uri: str) -> tuple[str, ...] | None:
+        """The input columns of the version ``uri`` names (None without a signature)."""
         try:
-            resolve_version(self.store, uri, self.project)
+            version = resolve_version(self.store, uri, self.project)
         except NotFound as exc:
             raise NotFound(f"cannot route to {uri}: {exc}") from None
+        if version.signature is None:
+            return None
+        return tuple(Signature.from_dict(json.loads(version.signature)).input_names)
+
+
+def _rollback_target(history: list[Revision]) -> Revision | None:
+    """The newest revision made by hand (not a rollback) that is not the current routes'
+    and was not rolled back from."""
+    current = history[-1]
+    by_number = {revision.number: revision for revision in history}
+    rolled_back_from = {
+        by_number[revision.number - 1].source
+        for revision in history
+        if revision.action is RevisionAction.ROLLBACK
+    }
+    for revision in reversed(history[:-1]):
+        if revision.action is RevisionAction.ROLLBACK or revision.number in rolled_back_from:
+            continue
+        if revision.number != current.source and revision.routes != current.routes:
+            return revision
+    return None
 
 
 def parse_route(text: str) -> Route:

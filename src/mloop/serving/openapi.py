@@ -22,7 +22,7 @@ def value_schema(spec: ColumnSpec) -> dict[str, Any]:
         schema: dict[str, Any] = {"enum": list(spec.categories)}
     else:
         schema = dict(_TYPES[spec.type])
-    if spec.nullable and spec.type != INTEGER:
+    if spec.type not in (INTEGER, BOOLEAN):
         return {"anyOf": [schema, {"type": "null"}]}
     return schema
 

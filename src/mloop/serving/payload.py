@@ -8,7 +8,10 @@ Two shapes are accepted::
 Every value is checked against its column's logical type before any model code
 runs, so a wrong or missing field is answered with the field and the expected
 type (HTTP 422), never with an error from deep inside the model. Fields the
-signature does not name are ignored.
+signature does not name are ignored. ``null`` is a missing value, accepted in any
+column but integer and boolean ones (which cannot hold one): models such as
+LightGBM score missing values, others answer 422 with their own reason, and the
+prediction log keeps them for the data-quality checks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ import pandas as pd
 
 from mloop.models.columns import BOOLEAN, CATEGORY, DATETIME, FLOAT, INTEGER, STRING, ColumnSpec
 from mloop.models.signature import Signature
+
+_NEVER_NULL = (INTEGER, BOOLEAN)
+"""Types whose columns cannot hold a missing value; any other accepts null, whatever the
+signature saw in training (it describes the data; the model decides what null means)."""
 
 _EXPECTED = {
     FLOAT: "a number",
@@ -101,7 +108,7 @@ _CHECKS: dict[str, Callable[[Any], bool]] = {
 
 def _describe(value: Any) -> str:
     if value is None:
-        return "got null, and this column may not be null"
+        return "got null, which a column of this type cannot hold"
     text = orjson.dumps(value).decode() if _jsonable(value) else repr(value)
     return f"got {type(value).__name__} {text[:60]}"
 
@@ -122,7 +129,7 @@ class Parser:
         self.names = [spec.name for spec in self.specs]
         self.max_rows = max_rows
         self._checks = [
-            (spec.name, _CHECKS[spec.type], spec.nullable and spec.type != INTEGER, spec)
+            (spec.name, _CHECKS[spec.type], spec.type not in _NEVER_NULL, spec)
             for spec in self.specs
         ]
 

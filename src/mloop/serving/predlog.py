@@ -17,19 +17,24 @@ model ``shadow.model``, ``shadow.prediction``, ``shadow.proba.<class>`` and
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mloop.errors import MloopError
 from mloop.serving.served import Scores, ServedModel
 from mloop.store import NewSegment
 from mloop.tracking.client import Client
+from mloop.workspace import cache_root
 
 logger = logging.getLogger("mloop.serving")
 
@@ -100,13 +105,26 @@ class PredictionLog:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop the background flusher and write everything still buffered."""
+        """Stop the background flusher and write everything still buffered; what cannot
+        be written (the stores are unreachable) is kept as Parquet files in the local
+        cache, named in the log, so no answered prediction is lost."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self.flush()
+        try:
+            self.flush()
+        except Exception as exc:
+            with self._lock:
+                left, self._entries, self._rows = self._entries, [], 0
+            where = self._spill(left)
+            logger.error(
+                "mloop: %d logged predictions could not be stored (%s); kept in %s",
+                sum(e.rows for e in left),
+                exc,
+                where,
+            )
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -120,30 +138,47 @@ class PredictionLog:
                 logger.warning("mloop: the prediction log could not be flushed: %s", exc)
 
     def flush(self) -> int:
-        """Write the buffered rows as segments; returns the number of rows written."""
+        """Write the buffered rows as segments, each group on its own; returns the rows
+        written. Groups that failed go back to the buffer and the first error is raised."""
         with self._flushing:
             with self._lock:
                 entries, self._entries, self._rows = self._entries, [], 0
-            if not entries:
-                return 0
             groups: dict[tuple[str, str, str | None, int | None], list[Entry]] = defaultdict(list)
             for entry in entries:
                 key = (entry.served.package, entry.served.label, entry.deployment, entry.revision)
                 groups[key].append(entry)
-            pending = list(groups.values())
-            done = 0
-            try:
-                while pending:
-                    self._write(pending[0])
-                    done += sum(entry.rows for entry in pending.pop(0))
-            except BaseException:
-                left = [entry for group in pending for entry in group]
-                with self._lock:  # put back what was not written, ahead of newer rows
-                    self._entries[:0] = left
-                    self._rows += sum(entry.rows for entry in left)
-                raise
+            done, failed, error = 0, [], None
+            for group in groups.values():
+                try:
+                    self._write(group)
+                    done += sum(entry.rows for entry in group)
+                except Exception as exc:
+                    error = error or exc
+                    failed.extend(group)
+            if failed:
+                with self._lock:  # back ahead of newer rows, for the next flush
+                    self._entries[:0] = failed
+                    self._rows += sum(entry.rows for entry in failed)
             self.written += done
+            if error is not None:
+                raise error
             return done
+
+    def _spill(self, entries: Sequence[Entry]) -> Path:
+        import pyarrow.parquet as pq
+
+        try:
+            workspace = self.client.settings.workspace
+        except MloopError:
+            workspace = None
+        folder = cache_root(workspace) / "unstored-predictions"
+        folder.mkdir(parents=True, exist_ok=True)
+        groups: dict[str, list[Entry]] = defaultdict(list)
+        for entry in entries:
+            groups[entry.served.label].append(entry)
+        for group in groups.values():
+            pq.write_table(segment_table(group), folder / f"{uuid.uuid4().hex}.parquet")
+        return folder
 
     def _write(self, group: Sequence[Entry]) -> None:
         import pyarrow.parquet as pq
@@ -194,7 +229,7 @@ def segment_table(group: Sequence[Entry]) -> Any:
     }
     inputs = pd.concat([entry.inputs for entry in group], ignore_index=True)
     for name in inputs.columns:
-        columns[f"input.{name}"] = pa.array(inputs[name])
+        columns[f"input.{name}"] = _arrow(inputs[name])
     _outputs(columns, "output", [entry.scores for entry in group], group[0].served.classes)
     if any(entry.shadow is not None for entry in group):
         _shadow(columns, group)
@@ -206,7 +241,7 @@ def _outputs(
 ) -> None:
     import pyarrow as pa
 
-    columns[f"{prefix}.prediction"] = pa.array(np.concatenate([s.predictions for s in scores]))
+    columns[f"{prefix}.prediction"] = _arrow(np.concatenate([s.predictions for s in scores]))
     if classes is not None and all(s.proba is not None for s in scores):
         proba = np.vstack([s.proba for s in scores if s.proba is not None])
         for j, label in enumerate(classes):
@@ -236,7 +271,7 @@ def _shadow(columns: dict[str, Any], group: Sequence[Entry]) -> None:
             predictions.extend([None] * n)
             probas.append(None)
     columns["shadow.model"] = pa.array(labels, pa.string())
-    columns["shadow.prediction"] = pa.array(predictions)
+    columns["shadow.prediction"] = _arrow(pd.Series(predictions, dtype=object))
     columns["shadow.error"] = pa.array(errors, pa.string())
     if classes is not None:
         width = len(classes)
@@ -247,3 +282,30 @@ def _shadow(columns: dict[str, Any], group: Sequence[Entry]) -> None:
         proba = np.vstack(filled)
         for j, label in enumerate(classes):
             columns[f"shadow.proba.{label}"] = pa.array(proba[:, j])
+
+
+def _arrow(values: Any) -> Any:
+    """An Arrow array of ``values``; several answers per row become lists, and values of
+    mixed types (a model without a signature) are kept as JSON text."""
+    import pyarrow as pa
+
+    if isinstance(values, np.ndarray) and values.ndim > 1:
+        return pa.array(values.tolist())
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return pa.array(
+            [None if _missing(v) else json.dumps(_plain(v), default=str) for v in values],
+            pa.string(),
+        )
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else value

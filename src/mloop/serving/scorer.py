@@ -1,10 +1,13 @@
 """Scoring off the event loop, in adaptive micro-batches.
 
 Requests are queued; one worker thread scores whatever is queued as one batch per
-model, so under concurrency eight single-row requests cost about one model call,
-while a lone request is scored at once (no waiting for a batch to fill). Each
-request's future is resolved as soon as its model answered; the shadow model and
-the prediction log come after, off the answer's path.
+model (and routing), so under concurrency eight single-row requests cost about one
+model call, while a lone request is scored at once (no waiting for a batch to
+fill). Each request's future is resolved as soon as its model answered; the shadow
+model and the prediction log run on a second thread, off the answer's path. A
+model whose output does not have one answer per row fails its requests (422), and
+any error the scorer did not expect fails the requests it held: none is left
+waiting.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from mloop.errors import InvalidArgument
 from mloop.serving.payload import PayloadError, Rows, merge
 from mloop.serving.predlog import Entry, PredictionLog, Shadowed
 from mloop.serving.served import Routing, Scores, ServedModel
@@ -46,6 +50,7 @@ class Scorer:
         self.log = log
         self.max_batch_rows = max_batch_rows
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="mloop-score")
+        self._after = ThreadPoolExecutor(1, thread_name_prefix="mloop-shadow-log")
         self._pending: list[Job] = []
         self._worker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,18 +79,23 @@ class Scorer:
         try:
             while self._pending:
                 batch, self._pending = self._take()
-                await loop.run_in_executor(self._pool, self._run, batch)
+                try:
+                    await loop.run_in_executor(self._pool, self._run, batch)
+                except Exception as exc:  # a bug, not a bad request: fail what it held
+                    for group in batch:
+                        for job in group.jobs:
+                            _settle(job.future, None, PayloadError(500, f"scoring failed: {exc}"))
         finally:
             self._worker = None
 
     def _take(self) -> tuple[list[_Group], list[Job]]:
-        groups: dict[tuple[int, tuple[str, ...]], _Group] = {}
+        groups: dict[tuple[int, int, tuple[str, ...]], _Group] = {}
         rows = 0
         taken = 0
         for job in self._pending:
             if rows and rows + job.rows.count > self.max_batch_rows:
                 break
-            key = (id(job.served), tuple(job.rows.columns))
+            key = (id(job.served), id(job.routing), tuple(job.rows.columns))
             group = groups.get(key)
             if group is None:
                 group = groups[key] = _Group(job.served, job.routing)
@@ -95,12 +105,14 @@ class Scorer:
         return list(groups.values()), self._pending[taken:]
 
     async def drain(self) -> None:
-        """Wait until every queued job was scored and logged (for a graceful shutdown)."""
+        """Wait until every queued job was scored, shadowed and logged (graceful shutdown)."""
         while self._worker is not None:
             await asyncio.shield(self._worker)
+        await asyncio.get_running_loop().run_in_executor(self._after, lambda: None)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._after.shutdown(wait=True)
 
     # -- on the scoring thread ----------------------------------------------------------
     def _run(self, groups: list[_Group]) -> None:
@@ -112,6 +124,7 @@ class Scorer:
         try:
             frame = served.to_frame(merge([job.rows for job in jobs]))
             scores = served.score(frame, checked=served.frames_match)
+            _check_shape(scores, len(frame))
         except Exception as exc:
             if len(jobs) > 1:  # one bad request must not fail the others batched with it
                 for job in jobs:
@@ -129,22 +142,32 @@ class Scorer:
             )
             self._resolve(job.future, part, None)
             start = end
-        if self.log is not None:
-            shadow = group.routing.shadow
-            self.log.append(
-                Entry(
-                    served,
-                    group.routing.deployment,
-                    group.routing.revision,
-                    [job.request_id for job in jobs],
-                    [job.rows.count for job in jobs],
-                    [job.time_ms for job in jobs],
-                    [(done - job.received) * 1000 for job in jobs],
-                    frame,
-                    scores,
-                    None if shadow is None else _shadow(shadow, frame),
-                )
+        if self.log is not None or group.routing.shadow is not None:
+            latencies = [(done - job.received) * 1000 for job in jobs]
+            self._after.submit(self._shadow_and_log, group, frame, scores, latencies)
+
+    def _shadow_and_log(
+        self, group: _Group, frame: Any, scores: Scores, latencies: list[float]
+    ) -> None:
+        shadow = group.routing.shadow
+        shadowed = None if shadow is None else _shadow(shadow, frame)
+        if self.log is None:
+            return
+        jobs = group.jobs
+        self.log.append(
+            Entry(
+                group.served,
+                group.routing.deployment,
+                group.routing.revision,
+                [job.request_id for job in jobs],
+                [job.rows.count for job in jobs],
+                [job.time_ms for job in jobs],
+                latencies,
+                frame,
+                scores,
+                shadowed,
             )
+        )
 
     def _resolve(
         self, future: asyncio.Future[Scores], scores: Scores | None, error: Exception | None
@@ -170,7 +193,20 @@ def _shadow(shadow: ServedModel, frame: Any) -> Shadowed:
         return Shadowed(shadow, None, f"{type(exc).__name__}: {exc}"[:500])
 
 
+def _check_shape(scores: Scores, rows: int) -> None:
+    predictions, proba = scores.predictions, scores.proba
+    if predictions.ndim == 0 or len(predictions) != rows:
+        raise ValueError(
+            f"the model gave {predictions.size} answer(s) of shape {predictions.shape} "
+            f"for {rows} row(s): a model answers once per row"
+        )
+    if proba is not None and (proba.ndim != 2 or len(proba) != rows):
+        raise ValueError(f"the model gave probabilities of shape {proba.shape} for {rows} rows")
+
+
 def _model_error(exc: Exception) -> PayloadError:
     if isinstance(exc, PayloadError):
         return exc
+    if isinstance(exc, InvalidArgument):  # the signature refused a value the parser let by
+        return PayloadError(422, f"the rows do not fit the model's signature: {exc}")
     return PayloadError(422, f"the model could not score these rows: {type(exc).__name__}: {exc}")

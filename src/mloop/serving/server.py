@@ -18,13 +18,20 @@ def run(
 ) -> None:
     """Serve until SIGINT or SIGTERM; then finish the requests in flight and write the
     prediction log before exiting. With ``workers`` > 1, each worker process loads the
-    models, follows the deployment and writes its own log segments."""
+    models, follows the deployment and writes its own log segments.
+
+    What ``options.source`` names is resolved first: an unknown deployment, model or
+    version is an error before the server starts."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from mloop.serving.source import Source
+    from mloop.tracking.client import Client
 
-    Source(options.source, options.project).check()
+    source = Source(options.source, options.project)
+    source.check()
+    with Client(options.uri, blobs=options.blobs) as client:
+        source.resolve(client)  # an unknown deployment or version fails here, not as 503s
     config = uvicorn.Config(
         functools.partial(create_app, options),
         factory=True,

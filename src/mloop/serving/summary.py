@@ -16,6 +16,7 @@ class ModelTraffic:
     rows: int
     requests: int
     share: float
+    """The share of requests it answered (canary weights count requests)."""
     latency_p50_ms: float
     latency_p99_ms: float
     labelled: int
@@ -47,8 +48,10 @@ class PredictionSummary:
 def summarise(rows: pd.DataFrame) -> PredictionSummary:
     if rows.empty:
         return PredictionSummary(0, 0, None, None, [], [])
-    total = len(rows)
-    models = [_model(str(model), group, total) for model, group in rows.groupby("model", sort=True)]
+    requests = int(rows["request_id"].nunique())
+    models = [
+        _model(str(model), group, requests) for model, group in rows.groupby("model", sort=True)
+    ]
     shadows: list[ShadowTraffic] = []
     if "shadow.model" in rows.columns:
         shadowed = rows[rows["shadow.model"].notna()]
@@ -57,8 +60,8 @@ def summarise(rows: pd.DataFrame) -> PredictionSummary:
             same = group.loc[ok, "shadow.prediction"] == group.loc[ok, "output.prediction"]
             shadows.append(ShadowTraffic(str(model), len(group), int((~ok).sum()), _share(same)))
     return PredictionSummary(
-        total,
-        int(rows["request_id"].nunique()),
+        len(rows),
+        requests,
         rows["time"].min().isoformat(timespec="seconds"),
         rows["time"].max().isoformat(timespec="seconds"),
         models,
@@ -75,7 +78,7 @@ def _model(model: str, group: pd.DataFrame, total: int) -> ModelTraffic:
         model=model,
         rows=len(group),
         requests=int(group["request_id"].nunique()),
-        share=len(group) / total,
+        share=int(group["request_id"].nunique()) / total,
         latency_p50_ms=float(latency.quantile(0.5)),
         latency_p99_ms=float(latency.quantile(0.99)),
         labelled=len(labelled),
