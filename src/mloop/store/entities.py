@@ -416,3 +416,85 @@ class Label:
     row: int
     value: str
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMonitor:
+    """What a monitor records: what it watches, against what, and how (settings as JSON)."""
+
+    name: str
+    deployment: str
+    reference: str
+    """The reference dataset version, ``NAME@N``."""
+    reference_version_id: int
+    window: str
+    """``1h``, ``1d``, ``30m`` or ``10000rows``."""
+    settings: str
+    user: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    id: int
+    name: str
+    deployment: str
+    reference: str
+    reference_version_id: int
+    window: str
+    settings: str
+    user: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMonitorResult:
+    window_index: int
+    """The window's number: start time // window length, or the row chunk's number."""
+    window_start: int
+    window_end: int
+    rows: int
+    drifted: bool
+    share: float
+    result: str
+    """Everything computed for the window, as JSON text."""
+    report: str | None
+    """The digest of its HTML report blob."""
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorResult:
+    id: int
+    monitor: str
+    window_index: int
+    window_start: int
+    window_end: int
+    rows: int
+    drifted: bool
+    share: float
+    result: str
+    report: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMonitorEvent:
+    kind: str
+    """``drift``, ``decay`` or ``quality``."""
+    message: str
+    details: str
+    """JSON text."""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorEvent:
+    """Something a monitor found, kept forever; the automation consumes these in order."""
+
+    id: int
+    monitor: str
+    result_id: int
+    kind: str
+    message: str
+    details: str
+    created_at: int

@@ -24,8 +24,14 @@ from mloop.store.entities import (
     MetricPoint,
     ModelVersion,
     ModelVersionStatus,
+    Monitor,
+    MonitorEvent,
+    MonitorResult,
     NewEvaluation,
     NewModelVersion,
+    NewMonitor,
+    NewMonitorEvent,
+    NewMonitorResult,
     NewSegment,
     NewVersion,
     Note,
@@ -334,6 +340,37 @@ class PredictionStore(Protocol):
         ...
 
 
+class MonitorStore(Protocol):
+    """Monitors of deployments, one result per window, and the events they raised."""
+
+    def create(self, new: NewMonitor, project: str = "default") -> Monitor: ...
+
+    def get(self, name: str, project: str = "default") -> Monitor: ...
+
+    def list_all(self, project: str = "default") -> list[Monitor]: ...
+
+    def add_result(
+        self,
+        name: str,
+        new: NewMonitorResult,
+        events: Sequence[NewMonitorEvent] = (),
+        project: str = "default",
+    ) -> MonitorResult:
+        """Record a window's result and its events atomically; Conflict for a window
+        that has a result already."""
+        ...
+
+    def results(self, name: str, project: str = "default") -> list[MonitorResult]: ...
+
+    def events(
+        self, name: str | None = None, *, after: int = 0, project: str = "default"
+    ) -> list[MonitorEvent]:
+        """Events with an id above ``after``, oldest first (of one monitor, or all)."""
+        ...
+
+    def blob_references(self) -> tuple[set[str], set[str]]: ...
+
+
 class Store(Protocol):
     """A metadata store: its aggregates, and the lifetime of its connections."""
 
@@ -357,5 +394,8 @@ class Store(Protocol):
 
     @property
     def predictions(self) -> PredictionStore: ...
+
+    @property
+    def monitors(self) -> MonitorStore: ...
 
     def close(self) -> None: ...

@@ -179,6 +179,11 @@ def deployment_name(name: object) -> str:
     return _name("deployment", "churn-api", name)
 
 
+def monitor_name(name: object) -> str:
+    """A monitor name: the same rules as a model name."""
+    return _name("monitor", "churn-drift", name)
+
+
 def routes(found: Sequence[Route]) -> None:
     """Routes a revision can hold: registered models, primary weights summing to 100."""
     if not found or not all(isinstance(route, Route) for route in found):

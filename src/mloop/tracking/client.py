@@ -235,13 +235,19 @@ class Client:
     def garbage_collect(
         self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
     ) -> GcReport:
-        """Find (and with ``delete``, remove) blobs no run, dataset, model version or
-        prediction-log segment references.
+        """Find (and with ``delete``, remove) blobs no run, dataset, model version,
+        prediction-log segment or monitor report references.
 
         Blobs younger than ``min_age`` are kept: a writer may be about to reference them.
         """
         files, trees = self.store.runs.blob_references()
-        for source in (self.store.datasets, self.store.models, self.store.predictions):
+        stores = (
+            self.store.datasets,
+            self.store.models,
+            self.store.predictions,
+            self.store.monitors,
+        )
+        for source in stores:
             more_files, more_trees = source.blob_references()
             files, trees = files | more_files, trees | more_trees
         return collect_garbage(

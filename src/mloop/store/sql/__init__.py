@@ -16,6 +16,7 @@ from mloop.store.sql.errors import database_error
 from mloop.store.sql.evaluations import SqlEvaluationStore
 from mloop.store.sql.experiments import SqlExperimentStore
 from mloop.store.sql.models import SqlModelStore
+from mloop.store.sql.monitors import SqlMonitorStore
 from mloop.store.sql.predictions import SqlPredictionStore
 from mloop.store.sql.runs import SqlRunStore
 
@@ -32,6 +33,7 @@ class SqlStore:
         self._evaluations = SqlEvaluationStore(engine)
         self._deployments = SqlDeploymentStore(engine)
         self._predictions = SqlPredictionStore(engine)
+        self._monitors = SqlMonitorStore(engine)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -60,6 +62,10 @@ class SqlStore:
     @property
     def predictions(self) -> SqlPredictionStore:
         return self._predictions
+
+    @property
+    def monitors(self) -> SqlMonitorStore:
+        return self._monitors
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0005"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+SCHEMA_HEAD = "0006"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -307,4 +307,52 @@ prediction_labels = sa.Table(
     sa.Column("row", sa.Integer, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+monitors = sa.Table(
+    "monitors",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("deployment_id", sa.BigInteger, sa.ForeignKey("deployments.id"), nullable=False),
+    sa.Column("reference", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column(
+        "reference_version_id", sa.BigInteger, sa.ForeignKey("dataset_versions.id"), nullable=False
+    ),
+    sa.Column("window", sa.String(64), nullable=False),
+    sa.Column("settings", sa.Text, nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "name"),
+)
+
+monitor_results = sa.Table(
+    "monitor_results",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("window_index", sa.BigInteger, nullable=False),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("window_end", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("drifted", sa.Boolean, nullable=False),
+    sa.Column("share", sa.Float, nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("report", sa.String(64)),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("monitor_id", "window_index"),
+)
+
+monitor_events = sa.Table(
+    "monitor_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("monitor_id", sa.BigInteger, sa.ForeignKey("monitors.id"), nullable=False),
+    sa.Column("result_id", sa.BigInteger, sa.ForeignKey("monitor_results.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_monitor_events_monitor", "monitor_id", "id"),
 )

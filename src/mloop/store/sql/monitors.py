@@ -1,0 +1,246 @@
+"""Monitors, their window results and events, in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from mloop.errors import Conflict, InvalidArgument, NotFound
+from mloop.store import validate
+from mloop.store.entities import (
+    Monitor,
+    MonitorEvent,
+    MonitorResult,
+    NewMonitor,
+    NewMonitorEvent,
+    NewMonitorResult,
+)
+from mloop.store.sql.deployments import find_deployment
+from mloop.store.sql.engine import writer
+from mloop.store.sql.errors import translate_errors
+from mloop.store.sql.projects import ensure_project
+from mloop.store.sql.schema import (
+    dataset_versions,
+    deployments,
+    monitor_events,
+    monitor_results,
+    monitors,
+    projects,
+)
+
+EVENT_KINDS = ("drift", "decay", "quality")
+
+
+@translate_errors
+class SqlMonitorStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    def create(self, new: NewMonitor, project: str = "default") -> Monitor:
+        validate.monitor_name(new.name)
+        validate.key("user name", new.user)
+        validate.key("window", new.window)
+        _json_text("settings", new.settings)
+        with self._writer.begin() as conn:
+            project_id = ensure_project(conn, project, new.created_at)
+            deployment_id = find_deployment(conn, new.deployment, project)
+            if (
+                conn.scalar(
+                    sa.select(dataset_versions.c.id).where(
+                        dataset_versions.c.id == new.reference_version_id
+                    )
+                )
+                is None
+            ):
+                raise NotFound(f"no dataset version with id {new.reference_version_id}")
+            taken = conn.scalar(
+                sa.select(monitors.c.id).where(
+                    monitors.c.project_id == project_id, monitors.c.name == new.name
+                )
+            )
+            if taken is not None:
+                raise Conflict(f"monitor {new.name!r} exists: pick another name")
+            conn.execute(
+                monitors.insert().values(
+                    project_id=project_id,
+                    name=new.name,
+                    deployment_id=deployment_id,
+                    reference=new.reference,
+                    reference_version_id=new.reference_version_id,
+                    window=new.window,
+                    settings=new.settings,
+                    user_name=new.user,
+                    created_at=new.created_at,
+                )
+            )
+        return self.get(new.name, project)
+
+    def get(self, name: str, project: str = "default") -> Monitor:
+        with self._engine.connect() as conn:
+            found = _monitors(conn, project, name)
+        if not found:
+            raise NotFound(
+                f"no monitor named {name!r} in project {project!r}: "
+                "`mloop monitor list` shows the monitors there are"
+            )
+        return found[0]
+
+    def list_all(self, project: str = "default") -> list[Monitor]:
+        with self._engine.connect() as conn:
+            return _monitors(conn, project)
+
+    def add_result(
+        self,
+        name: str,
+        new: NewMonitorResult,
+        events: Sequence[NewMonitorEvent] = (),
+        project: str = "default",
+    ) -> MonitorResult:
+        """Record a window's result with its events, atomically; a window computed
+        already is a Conflict (so a rerun cannot count an event twice)."""
+        _json_text("result", new.result)
+        if new.report is not None:
+            validate.digest("report", new.report)
+        for event in events:
+            if event.kind not in EVENT_KINDS:
+                raise InvalidArgument(f"unknown event kind {event.kind!r}: {EVENT_KINDS}")
+            _json_text("event details", event.details)
+        with self._writer.begin() as conn:
+            monitor_id = _monitor_id(conn, name, project)
+            exists = conn.scalar(
+                sa.select(monitor_results.c.id).where(
+                    monitor_results.c.monitor_id == monitor_id,
+                    monitor_results.c.window_index == new.window_index,
+                )
+            )
+            if exists is not None:
+                raise Conflict(f"monitor {name!r} has a result for window {new.window_index}")
+            inserted = conn.execute(
+                monitor_results.insert().values(
+                    monitor_id=monitor_id,
+                    window_index=new.window_index,
+                    window_start=new.window_start,
+                    window_end=new.window_end,
+                    rows=new.rows,
+                    drifted=new.drifted,
+                    share=new.share,
+                    result=new.result,
+                    report=new.report,
+                    created_at=new.created_at,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            result_id = int(inserted[0])
+            for event in events:
+                conn.execute(
+                    monitor_events.insert().values(
+                        monitor_id=monitor_id,
+                        result_id=result_id,
+                        kind=event.kind,
+                        message=event.message,
+                        details=event.details,
+                        created_at=new.created_at,
+                    )
+                )
+            return _results(conn, monitor_results.c.id == result_id)[0]
+
+    def results(self, name: str, project: str = "default") -> list[MonitorResult]:
+        """Every window's result, oldest window first."""
+        with self._engine.connect() as conn:
+            return _results(conn, monitor_results.c.monitor_id == _monitor_id(conn, name, project))
+
+    def events(
+        self, name: str | None = None, *, after: int = 0, project: str = "default"
+    ) -> list[MonitorEvent]:
+        """Events (of one monitor) with an id above ``after``, oldest first."""
+        with self._engine.connect() as conn:
+            where = monitor_events.c.id > after
+            if name is not None:
+                where = sa.and_(
+                    where, monitor_events.c.monitor_id == _monitor_id(conn, name, project)
+                )
+            rows = conn.execute(
+                sa.select(monitor_events, monitors.c.name.label("monitor_name"))
+                .join(monitors, monitors.c.id == monitor_events.c.monitor_id)
+                .where(where)
+                .order_by(monitor_events.c.id)
+            ).all()
+        return [
+            MonitorEvent(
+                r.id, r.monitor_name, r.result_id, r.kind, r.message, r.details, r.created_at
+            )
+            for r in rows
+        ]
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        with self._engine.connect() as conn:
+            reports = conn.scalars(
+                sa.select(monitor_results.c.report).where(monitor_results.c.report.is_not(None))
+            ).all()
+        return {str(r) for r in reports}, set()
+
+
+def _json_text(what: str, text: object) -> None:
+    if not isinstance(text, str) or "\x00" in text:
+        raise InvalidArgument(f"a monitor's {what} is JSON text")
+
+
+def _monitor_id(conn: sa.Connection, name: str, project: str) -> int:
+    found = _monitors(conn, project, name)
+    if not found:
+        raise NotFound(f"no monitor named {name!r}: `mloop monitor list` shows them")
+    return found[0].id
+
+
+def _monitors(conn: sa.Connection, project: str, name: str | None = None) -> list[Monitor]:
+    query = (
+        sa.select(monitors, deployments.c.name.label("deployment_name"))
+        .join(projects, projects.c.id == monitors.c.project_id)
+        .join(deployments, deployments.c.id == monitors.c.deployment_id)
+        .where(projects.c.name == project)
+        .order_by(monitors.c.name)
+    )
+    if name is not None:
+        query = query.where(monitors.c.name == name)
+    return [
+        Monitor(
+            r.id,
+            r.name,
+            r.deployment_name,
+            r.reference,
+            r.reference_version_id,
+            r.window,
+            r.settings,
+            r.user_name,
+            r.created_at,
+        )
+        for r in conn.execute(query).all()
+    ]
+
+
+def _results(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[MonitorResult]:
+    rows = conn.execute(
+        sa.select(monitor_results, monitors.c.name.label("monitor_name"))
+        .join(monitors, monitors.c.id == monitor_results.c.monitor_id)
+        .where(where)
+        .order_by(monitor_results.c.window_index)
+    ).all()
+    return [
+        MonitorResult(
+            r.id,
+            r.monitor_name,
+            r.window_index,
+            r.window_start,
+            r.window_end,
+            r.rows,
+            bool(r.drifted),
+            r.share,
+            r.result,
+            r.report,
+            r.created_at,
+        )
+        for r in rows
+    ]
