@@ -1,0 +1,53 @@
+"""Where drift data comes from: dataset versions (with their stored reference statistics)
+or CSV/Parquet files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from mloop.blobs import Digest
+from mloop.data.client import DataClient
+from mloop.errors import InvalidArgument, NotFound
+from mloop.monitoring.reference import Reference, build_reference
+from mloop.store import DatasetVersion
+
+REFERENCE_TAG = "mloop.drift.reference"
+"""The dataset-version tag naming the blob of its drift reference statistics."""
+FILES = (".csv", ".parquet", ".pq")
+
+
+def read_table(data: DataClient, text: str) -> tuple[str, pd.DataFrame]:
+    """(label, rows) of a CSV/Parquet file path or a tabular dataset version."""
+    path = Path(text)
+    if path.suffix.lower() in FILES:
+        if not path.is_file():
+            raise NotFound(f"no file {path}")
+        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+        return str(path), frame
+    version = data.version(text)
+    return version.ref, _version_frame(data, version)
+
+
+def _version_frame(data: DataClient, version: DatasetVersion) -> pd.DataFrame:
+    frame = data.get(version)
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidArgument(f"{version.ref} is not a table: drift compares tables")
+    return frame
+
+
+def stored_reference(data: DataClient, text: str) -> tuple[DatasetVersion, Reference]:
+    """The drift reference of a dataset version, computed once and kept with the version."""
+    version = data.version(text)
+    digest = version.tags.get(REFERENCE_TAG)
+    if digest is not None:
+        try:
+            return version, Reference.from_dict(json.loads(data.blobs.get_bytes(Digest(digest))))
+        except NotFound:  # collected or lost: compute it again
+            pass
+    reference = build_reference(_version_frame(data, version))
+    stored = data.blobs.put_bytes(json.dumps(reference.to_dict()).encode())
+    data.store.datasets.set_version_tags(version.id, {REFERENCE_TAG: stored.hex})
+    return version, reference
