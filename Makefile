@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck install postgres bench clean
+.PHONY: demo test lint typecheck install postgres chromium bench clean
 
 install: $(STAMP)
 
@@ -35,13 +35,21 @@ postgres:
 	fi
 	@pg_isready -h 127.0.0.1 -p 5432
 
+# Debian's Chromium for the tests that open HTML reports in a real browser (Playwright
+# drives it; it never downloads one).
+chromium:
+	@if ! test -x /usr/bin/chromium; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+	@test -x /usr/bin/chromium
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) postgres lint typecheck
+test: $(STAMP) postgres chromium lint typecheck
 	MLOOP_TEST_POSTGRES=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
@@ -50,6 +58,7 @@ demo: $(STAMP)
 	cd build/demo && ../../$(BIN)/mloop runs list
 	cd build/demo && ../../$(BIN)/mloop models history breast-cancer
 	cd build/demo && ../../$(BIN)/mloop predictions show breast-cancer-api
+	cd build/demo && ../../$(BIN)/mloop monitor status breast-cancer-watch
 	cd build/demo && ../../$(BIN)/mloop data list
 
 bench: $(STAMP)

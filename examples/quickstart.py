@@ -1,10 +1,10 @@
 """Version real data, track a small model search on it, release the winner through a gate,
-and serve it (scikit-learn's breast cancer set).
+serve it and monitor it (scikit-learn's breast cancer set).
 
 Run inside an mloop workspace (`mloop init`), then look at `mloop runs list`,
 `mloop data show breast-cancer`, `mloop runs show <id>` (which names the data it used),
-`mloop models history breast-cancer`, `mloop models card breast-cancer@champion` and
-`mloop predictions show breast-cancer-api`.
+`mloop models history breast-cancer`, `mloop models card breast-cancer@champion`,
+`mloop predictions show breast-cancer-api` and `mloop monitor status breast-cancer-watch`.
 """
 
 from __future__ import annotations
@@ -146,6 +146,26 @@ def serve() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
+    watch()
+
+
+def watch() -> None:
+    """Monitor the served traffic against the versioned data, 50 requests at a time."""
+    monitors = mloop.monitoring.Monitors(mloop.Client())
+    monitors.create(
+        f"{MODEL}-watch",
+        deployment=f"{MODEL}-api",
+        reference=f"{DATASET}@1",
+        window="50rows",
+        target="target",
+    )
+    for result in monitors.run(f"{MODEL}-watch"):
+        verdict = "drift" if result.drifted else "no drift"
+        performance = json.loads(result.result)["performance"]
+        print(
+            f"window {result.window_index}: {verdict} ({result.share:.0%} of columns), "
+            f"accuracy {performance['value']:.3f} vs {performance['reference']:.3f} on the data"
+        )
 
 
 def _post(url: str, body: object) -> dict:

@@ -28,6 +28,7 @@ EXPECTED = {
     "log_param",
     "log_params",
     "models",
+    "monitoring",
     "registry",
     "serving",
     "set_tag",

@@ -9,7 +9,7 @@
 Everything explicit goes through :class:`mloop.Client`.
 """
 
-from mloop import data, models, registry, serving
+from mloop import data, models, monitoring, registry, serving
 from mloop.data import log_input
 from mloop.evaluation.record import evaluate
 from mloop.store.entities import MetricPoint, RunStatus
@@ -51,6 +51,7 @@ __all__ = [
     "log_param",
     "log_params",
     "models",
+    "monitoring",
     "registry",
     "serving",
     "set_tag",

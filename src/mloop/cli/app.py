@@ -21,8 +21,10 @@ from mloop.cli import (
     artifacts,
     data,
     deploy,
+    drift,
     experiments,
     models,
+    monitor,
     predictions,
     runs,
     serve,
@@ -111,10 +113,12 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(data.app, name="data")
 app.add_typer(models.app, name="models")
+app.command("drift")(drift.drift)
 app.command("serve")(serve.serve)
 app.command("predict")(serve.predict)
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(predictions.app, name="predictions")
+app.add_typer(monitor.app, name="monitor")
 app.add_typer(workspace.db_app, name="db")
 
 

@@ -1,0 +1,124 @@
+"""What a monitor compares every window with, computed once when it is created.
+
+From the reference dataset version and the deployment's model at that moment: the
+drift reference of the model's input columns, of the model's predictions on the
+reference, and of the target; the profile of the inputs (for the data-quality
+checks); and the model's performance on the reference when the target is known.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from mloop.blobs import Digest
+from mloop.data.profile import Profile, profile_table
+from mloop.errors import InvalidArgument
+from mloop.models.load import LoadedModel
+from mloop.monitoring.reference import Reference, build_reference
+from mloop.tracking.client import Client
+
+PREDICTION = "prediction"
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+METRICS = {CLASSIFICATION: "accuracy", REGRESSION: "mae"}
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    features: Reference
+    prediction: Reference
+    target: Reference | None
+    profile: Profile
+    task: str
+    performance: float | None
+    """accuracy (classification) or mean absolute error (regression) on the reference."""
+
+    @property
+    def metric(self) -> str:
+        return METRICS[self.task]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": self.features.to_dict(),
+            "prediction": self.prediction.to_dict(),
+            "target": None if self.target is None else self.target.to_dict(),
+            "profile": self.profile.to_dict(),
+            "task": self.task,
+            "performance": self.performance,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Baseline:
+        target = data.get("target")
+        return cls(
+            Reference.from_dict(data["features"]),
+            Reference.from_dict(data["prediction"]),
+            None if target is None else Reference.from_dict(target),
+            Profile.from_dict(data["profile"]),
+            data["task"],
+            data.get("performance"),
+        )
+
+    def store(self, client: Client) -> str:
+        return client.blobs.put_bytes(json.dumps(self.to_dict()).encode()).hex
+
+    @classmethod
+    def load(cls, client: Client, digest: str) -> Baseline:
+        return cls.from_dict(json.loads(client.blobs.get_bytes(Digest(digest))))
+
+
+def build_baseline(
+    frame: pd.DataFrame, model: LoadedModel, *, target: str | None, columns: list[str] | None
+) -> Baseline:
+    features = columns or _model_inputs(model, frame, target)
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise InvalidArgument(f"the reference has no column {missing[0]!r}")
+    if target is not None and target not in frame.columns:
+        raise InvalidArgument(
+            f"the reference has no target column {target!r} (its columns: "
+            f"{', '.join(map(str, frame.columns))})"
+        )
+    inputs = frame[features]
+    predictions = np.asarray(model.predict(frame))
+    task = CLASSIFICATION if model.classes is not None else REGRESSION
+    performance = None
+    if target is not None:
+        performance = metric_value(task, frame[target].to_numpy(), predictions)
+    return Baseline(
+        build_reference(inputs),
+        build_reference(pd.DataFrame({PREDICTION: predictions})),
+        None if target is None else build_reference(frame[[target]]),
+        profile_table(pa.Table.from_pandas(inputs, preserve_index=False)),
+        task,
+        performance,
+    )
+
+
+def _model_inputs(model: LoadedModel, frame: pd.DataFrame, target: str | None) -> list[str]:
+    if model.signature is not None:
+        return [name for name in model.signature.input_names if name in frame.columns]
+    return [str(c) for c in frame.columns if c != target]
+
+
+def metric_value(task: str, truth: Any, predictions: Any) -> float | None:
+    """accuracy or mean absolute error; None when there is nothing to compare."""
+    truth, predictions = np.asarray(truth), np.asarray(predictions)
+    if len(truth) == 0:
+        return None
+    if task == CLASSIFICATION:
+        same = [_same(t, p) for t, p in zip(truth, predictions, strict=True)]
+        return float(np.mean(same))
+    return float(np.mean(np.abs(truth.astype(np.float64) - predictions.astype(np.float64))))
+
+
+def _same(truth: Any, prediction: Any) -> bool:
+    if truth == prediction:
+        return True
+    return str(truth) == str(prediction)

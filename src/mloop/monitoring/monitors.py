@@ -1,0 +1,290 @@
+"""``Monitors``: watch a deployment's prediction log window by window.
+
+    monitors = Monitors(mloop.Client())
+    monitors.create("bikes-drift", deployment="bikes-api", reference="bikes@1",
+                    window="1d", target="cnt")
+    monitors.run("bikes-drift")        # every complete window not computed yet
+    monitors.status("bikes-drift")
+
+Each window's result (drift per column, prediction and target drift, performance
+from late labels, data quality) is stored once, with its HTML report; drift, decay
+and quality findings become events, which are logged, sent to the webhook, and
+read by the automation. Running again computes only the new windows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from mloop.data.client import DataClient
+from mloop.errors import Conflict, InvalidArgument
+from mloop.models.load import load
+from mloop.models.refs import resolve_version
+from mloop.monitoring import alerts
+from mloop.monitoring.baseline import Baseline, build_baseline
+from mloop.monitoring.drift import THRESHOLDS, DriftResult
+from mloop.monitoring.report import drift_report_html, timeline_from
+from mloop.monitoring.sources import read_table
+from mloop.monitoring.window import Settings, WindowResult, evaluate_window
+from mloop.monitoring.windows import WindowSpec, parse_window
+from mloop.registry.times import to_ms
+from mloop.serving.query import predictions
+from mloop.store import Monitor, MonitorResult, NewMonitor, NewMonitorResult, Store
+from mloop.store.entities import now_ms
+from mloop.tracking.client import Client
+
+logger = logging.getLogger("mloop.monitoring")
+
+SETTLE = timedelta(minutes=1)
+"""A time window is computed once it ended this long ago (its predictions are flushed);
+a row window as soon as its rows are in the log."""
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    monitor: Monitor
+    results: list[MonitorResult]
+
+    @property
+    def latest(self) -> MonitorResult | None:
+        return self.results[-1] if self.results else None
+
+
+class Monitors:
+    def __init__(self, client: Client, project: str = "default") -> None:
+        self.client = client
+        self.project = project
+
+    @property
+    def store(self) -> Store:
+        return self.client.store
+
+    def create(
+        self,
+        name: str,
+        *,
+        deployment: str,
+        reference: str,
+        window: str = "1d",
+        target: str | None = None,
+        columns: Sequence[str] | None = None,
+        drift_share: float = 0.5,
+        thresholds: dict[str, float] | None = None,
+        method: str | None = None,
+        decay_threshold: float = 0.05,
+        null_jump: float = 0.1,
+        webhook: str | None = None,
+        webhook_secret_env: str = alerts.DEFAULT_SECRET_ENV,
+    ) -> Monitor:
+        """A monitor of ``deployment`` against the dataset version ``reference``."""
+        parse_window(window)
+        _check_settings(drift_share, thresholds, decay_threshold, null_jump, webhook)
+        current = self.store.deployments.get(deployment, self.project).revision
+        primary = resolve_version(self.store, current.primary[0].model, self.project)
+        model = load(primary.package, client=self.client)
+        version_ref, frame = read_table(self._data(), reference)
+        version = self._data().version(version_ref)
+        baseline = build_baseline(
+            frame, model, target=target, columns=list(columns) if columns else None
+        )
+        settings = Settings(
+            drift_share,
+            dict(thresholds or {}),
+            method,
+            target,
+            decay_threshold,
+            null_jump,
+            webhook,
+            webhook_secret_env,
+            baseline.store(self.client),
+        )
+        return self.store.monitors.create(
+            NewMonitor(
+                name,
+                deployment,
+                version.ref,
+                version.id,
+                parse_window(window).text,
+                settings.to_json(),
+                self.client.settings.user,
+                now_ms(),
+            ),
+            self.project,
+        )
+
+    def _data(self) -> DataClient:
+        return DataClient(self.client)
+
+    def get(self, name: str) -> Monitor:
+        return self.store.monitors.get(name, self.project)
+
+    def all(self) -> list[Monitor]:
+        return self.store.monitors.list_all(self.project)
+
+    def status(self, name: str) -> Status:
+        return Status(self.get(name), self.store.monitors.results(name, self.project))
+
+    def run(self, name: str, *, until: datetime | str | int | None = None) -> list[MonitorResult]:
+        """Compute every complete window not computed yet; returns the new results."""
+        monitor = self.get(name)
+        settings = Settings.from_json(monitor.settings)
+        baseline = Baseline.load(self.client, settings.baseline)
+        spec = parse_window(monitor.window)
+        done = {r.window_index for r in self.store.monitors.results(name, self.project)}
+        settle = int(SETTLE.total_seconds() * 1000) if spec.seconds is not None else 0
+        limit = now_ms() - settle if until is None else to_ms(until)
+        created = []
+        for index, rows in self._windows(monitor, spec, done, limit):
+            result = self._record(monitor, settings, baseline, index, rows)
+            if result is not None:
+                created.append(result)
+        return created
+
+    def _windows(
+        self, monitor: Monitor, spec: WindowSpec, done: set[int], limit: int
+    ) -> Iterator[tuple[int, pd.DataFrame]]:
+        if spec.rows is not None:
+            rows = predictions(
+                monitor.deployment, None, limit, client=self.client, project=self.project
+            )
+            for index in range(len(rows) // spec.rows):
+                if index not in done:
+                    yield index, rows.iloc[index * spec.rows : (index + 1) * spec.rows]
+            return
+        segments = self.store.predictions.segments(
+            deployment=monitor.deployment, project=self.project
+        )
+        if not segments:
+            return
+        size = spec.millis
+        first = min(s.start for s in segments) // size
+        last = min(max(s.end for s in segments), limit) // size
+        for index in range(first, last + 1):
+            if index in done or (index + 1) * size > limit:
+                continue
+            rows = predictions(
+                monitor.deployment,
+                index * size,
+                (index + 1) * size - 1,
+                client=self.client,
+                project=self.project,
+            )
+            if len(rows):
+                yield index, rows
+
+    def _record(
+        self,
+        monitor: Monitor,
+        settings: Settings,
+        baseline: Baseline,
+        index: int,
+        rows: pd.DataFrame,
+    ) -> MonitorResult | None:
+        window = evaluate_window(rows, baseline, settings)
+        start, end = _times(rows)
+        where = f"monitor {monitor.name}, window {_label(start)}"
+        report = self._report(monitor, baseline, window, start)
+        try:
+            result = self.store.monitors.add_result(
+                monitor.name,
+                NewMonitorResult(
+                    index,
+                    start,
+                    end,
+                    len(rows),
+                    window.drifted,
+                    window.drift.share if window.drift else 0.0,
+                    json.dumps(window.to_dict(baseline)),
+                    report,
+                    now_ms(),
+                ),
+                window.events(baseline, settings, where),
+                self.project,
+            )
+        except Conflict:  # another run computed this window meanwhile
+            return None
+        self._alert(monitor, settings, result)
+        return result
+
+    def _report(
+        self, monitor: Monitor, baseline: Baseline, window: WindowResult, start: int
+    ) -> str | None:
+        if window.drift is None:
+            return None
+        history = [
+            (
+                _label(r.window_start),
+                DriftResult.from_dict(json.loads(r.result)["drift"]),
+                json.loads(r.result)["performance"]["value"],
+            )
+            for r in self.store.monitors.results(monitor.name, self.project)
+            if json.loads(r.result)["drift"] is not None and r.window_start < start
+        ]
+        history.append((_label(start), window.drift, window.performance))
+        html = drift_report_html(
+            window.drift,
+            baseline.features,
+            window.features,
+            title=f"monitor {monitor.name}: window {_label(start)}",
+            subtitle=f"deployment {monitor.deployment} against {monitor.reference}, "
+            f"{window.drift.rows:,} rows",
+            timeline=timeline_from(history, baseline.metric, baseline.performance),
+        )
+        return self.client.blobs.put_bytes(html.encode()).hex
+
+    def _alert(self, monitor: Monitor, settings: Settings, result: MonitorResult) -> None:
+        events = [
+            e
+            for e in self.store.monitors.events(monitor.name, project=self.project)
+            if e.result_id == result.id
+        ]
+        for event in events:
+            logger.warning("mloop %s: %s", event.kind, event.message)
+            if settings.webhook:
+                alerts.send(
+                    settings.webhook,
+                    {
+                        "monitor": monitor.name,
+                        "deployment": monitor.deployment,
+                        "kind": event.kind,
+                        "message": event.message,
+                        "event_id": event.id,
+                        "window_start": result.window_start,
+                        "window_end": result.window_end,
+                        "details": json.loads(event.details),
+                    },
+                    secret_env=settings.webhook_secret_env,
+                )
+
+
+def _check_settings(
+    drift_share: float,
+    thresholds: dict[str, float] | None,
+    decay_threshold: float,
+    null_jump: float,
+    webhook: str | None,
+) -> None:
+    if not 0 < drift_share <= 1:
+        raise InvalidArgument(f"--drift-share is a share of columns in (0, 1], got {drift_share}")
+    for test in thresholds or {}:
+        if test not in THRESHOLDS:
+            raise InvalidArgument(f"unknown test {test!r}: use {', '.join(THRESHOLDS)}")
+    if not 0 <= decay_threshold <= 1 or not 0 <= null_jump <= 1:
+        raise InvalidArgument("--decay-threshold and --null-jump are numbers in [0, 1]")
+    if webhook is not None and not webhook.startswith(("http://", "https://")):
+        raise InvalidArgument(f"--webhook {webhook!r}: an http:// or https:// URL")
+
+
+def _times(rows: pd.DataFrame) -> tuple[int, int]:
+    times = rows["time"]
+    return int(times.min().value // 1_000_000), int(times.max().value // 1_000_000)
+
+
+def _label(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
