@@ -123,3 +123,20 @@ def test_awkward_columns_get_a_verdict_or_a_reason() -> None:
     assert single.rows == 1 and len(single.tested) == 3
     text = detect(ref, ref.assign(x="high"))
     assert "expected numbers" in text.features[0].note
+
+
+def test_the_same_values_count_the_same_whatever_their_dtype() -> None:
+    reference = pd.DataFrame({"n": [0, 1, 2, np.nan] * 300, "b": [True, False] * 600})
+    current = pd.DataFrame({"n": [0, 1, 2] * 100, "b": np.array([True, False] * 150, dtype=object)})
+    result = detect(reference, current)
+    assert [f.drifted for f in result.features] == [False, False], result.features
+
+
+def test_a_small_window_gets_a_test_not_a_distance() -> None:
+    rng = np.random.default_rng(5)
+    reference = pd.DataFrame({"x": rng.normal(size=20_000)})
+    alarms = sum(
+        detect(reference, pd.DataFrame({"x": rng.normal(size=50)})).drifted for _ in range(100)
+    )
+    assert alarms <= 10  # a fixed distance threshold would flag most 50-row windows
+    assert detect(reference, pd.DataFrame({"x": rng.normal(size=50)})).features[0].test == "ks"

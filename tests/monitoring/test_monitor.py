@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from bikemodel import TARGET, Bikes, replay
+from bikemodel import FEATURES, TARGET, Bikes, replay
 from mloop.errors import Conflict, InvalidArgument, NotFound
 from mloop.monitoring.monitors import Monitors
 from mloop.store.entities import now_ms
+from servers import serving
 
 CALENDAR = {"hr", "holiday", "weekday", "workingday"}
 WEATHER = {"season", "temp", "atemp"}
@@ -51,15 +53,64 @@ def test_windows_of_2012_traffic_drift_and_decay_against_2011(
     assert len(deployed.client.store.monitors.events("bikes-drift")) == 6
 
 
-def test_time_windows_wait_until_they_are_over(deployed: Bikes, monitors: Monitors) -> None:
+def _log_at(bikes: Bikes, rows: pd.DataFrame, when: int) -> None:
+    """Append ``rows`` to the prediction log as if served at ``when`` (ms), one request each."""
+    from mloop.models import load
+    from mloop.serving.predlog import Entry, PredictionLog
+    from mloop.serving.served import ServedModel
+
+    version = bikes.client.store.models.version("bikes", 1)
+    served = ServedModel(
+        version.uri,
+        version.package,
+        load(version.package, client=bikes.client),
+        version_id=version.id,
+        name="bikes",
+        version=1,
+    )
+    log = PredictionLog(bikes.client)
+    inputs = rows[FEATURES].reset_index(drop=True)
+    log.append(
+        Entry(
+            served,
+            "bikes-api",
+            1,
+            [f"r{when}-{i}" for i in range(len(rows))],
+            [1] * len(rows),
+            [when + i for i in range(len(rows))],
+            [1.0] * len(rows),
+            inputs,
+            served.score(inputs),
+        )
+    )
+    log.flush()
+
+
+def test_time_windows_are_computed_once_they_are_over(deployed: Bikes, monitors: Monitors) -> None:
     monitors.create("hourly", deployment="bikes-api", reference="bikes@1", window="1h")
-    replay(deployed, deployed.reference.sample(300, random_state=0))  # 2011 itself: no drift
-    assert monitors.run("hourly") == []  # this hour is not over
-    later = now_ms() + int(timedelta(hours=2).total_seconds() * 1000)
-    results = monitors.run("hourly", until=later)
-    assert len(results) >= 1 and sum(r.rows for r in results) == 300
-    assert not any(r.drifted for r in results)
-    assert deployed.client.store.monitors.events("hourly") == []
+    hour = 3_600_000
+    past = (now_ms() // hour - 3) * hour  # three hours ago, on the hour
+    _log_at(deployed, deployed.reference.sample(300, random_state=0), past + 60_000)
+    _log_at(deployed, deployed.later.iloc[4000:4300], past + hour + 60_000)
+    _log_at(deployed, deployed.reference.sample(100, random_state=1), now_ms())  # this hour
+    results = monitors.run("hourly")
+    assert [r.rows for r in results] == [300, 300]  # the current hour is not over
+    assert [r.drifted for r in results] == [False, True]  # 2011 itself, then July 2012
+    assert monitors.run("hourly", until=now_ms() + 7_200_000) == []  # never before it ends
+    assert [e.kind for e in deployed.client.store.monitors.events("hourly")] == ["drift"]
+
+
+def test_a_late_label_waits_for_the_label_delay(deployed: Bikes, monitors: Monitors) -> None:
+    monitors.create(
+        "delayed",
+        deployment="bikes-api",
+        reference="bikes@1",
+        window="100rows",
+        target=TARGET,
+        label_delay=timedelta(hours=1),
+    )
+    replay(deployed, deployed.later.iloc[:200])
+    assert monitors.run("delayed") == []  # its labels may still come
 
 
 def test_a_report_renders_in_chromium(deployed: Bikes, monitors: Monitors, tmp_path: Path) -> None:
@@ -179,3 +230,42 @@ def test_a_monitor_name_is_taken_once(deployed: Bikes, monitors: Monitors) -> No
     with pytest.raises(NotFound, match="no monitor named 'x'"):
         monitors.run("x")
     assert np.isclose(len(monitors.all()), 1)
+
+
+def test_gc_keeps_what_a_monitor_needs_and_a_bad_label_blocks_nothing(
+    deployed: Bikes, monitors: Monitors
+) -> None:
+    monitors.create(
+        "m", deployment="bikes-api", reference="bikes@1", window="100rows", target=TARGET
+    )
+    deployed.client.garbage_collect(delete=True, min_age=timedelta(0))
+    with serving(deployed.client, "bikes-api") as server:
+        body = json.loads(deployed.later.iloc[:200][FEATURES].to_json(orient="records"))
+        answer = server.http.post("/predict", json=body).json()
+        labels: list[object] = [int(v) for v in deployed.later.iloc[:200][TARGET]]
+        labels[5] = "n/a"  # a label that is not a number
+        server.http.post("/feedback", json={"request_id": answer["request_id"], "labels": labels})
+    results = monitors.run("m")
+    assert len(results) == 2
+    assert json.loads(results[0].result)["performance"]["labelled"] == 100
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"thresholds": {"ks": 0}}, "positive number"),
+        ({"thresholds": {"ks": 5}}, "a p-value"),
+        ({"thresholds": {"wasserstein": float("nan")}}, "positive number"),
+        ({"method": "chisquare"}, "is numeric: chisquare compares categories"),
+        ({"reference": "bikes.csv"}, "not a file"),
+        ({"label_delay": -1}, "label delay"),
+    ],
+)
+def test_settings_that_could_never_run_are_refused(
+    deployed: Bikes, monitors: Monitors, changes: dict[str, object], words: str
+) -> None:
+    settings: dict[str, object] = {"deployment": "bikes-api", "reference": "bikes@1"}
+    settings.update(changes)
+    with pytest.raises(InvalidArgument, match=words):
+        monitors.create("m", **settings)  # type: ignore[arg-type]
+    assert monitors.all() == []

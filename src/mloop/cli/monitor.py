@@ -72,6 +72,12 @@ def create(
     webhook: Annotated[
         str | None, typer.Option("--webhook", help="POST every event here as JSON.")
     ] = None,
+    label_delay: Annotated[
+        str,
+        typer.Option(
+            "--label-delay", help="How long labels take to come: 30m, 2h, 1d (default 0)."
+        ),
+    ] = "0",
     as_json: AsJson = False,
 ) -> None:
     """Create a monitor of a deployment against a reference dataset version.
@@ -91,6 +97,7 @@ def create(
         thresholds=_thresholds(threshold),
         decay_threshold=decay_threshold,
         webhook=webhook,
+        label_delay=render.parse_duration(label_delay),
     )
     if as_json:
         render.print_json(st.console, monitor)
@@ -228,6 +235,7 @@ def report(
     latest = reported[-1]
     assert latest.report is not None
     path = output or Path(f"{name}-report.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(st.client().blobs.get_bytes(Digest(latest.report)))
     st.console.print(f"Report of the window {render.when(latest.window_start)} written to {path}")
     if open_it:

@@ -89,7 +89,7 @@ def build_baseline(
     predictions = np.asarray(model.predict(frame))
     task = CLASSIFICATION if model.classes is not None else REGRESSION
     performance = None
-    if target is not None:
+    if target is not None:  # rows without a target say nothing about performance
         performance = metric_value(task, frame[target].to_numpy(), predictions)
     return Baseline(
         build_reference(inputs),
@@ -108,14 +108,19 @@ def _model_inputs(model: LoadedModel, frame: pd.DataFrame, target: str | None) -
 
 
 def metric_value(task: str, truth: Any, predictions: Any) -> float | None:
-    """accuracy or mean absolute error; None when there is nothing to compare."""
-    truth, predictions = np.asarray(truth), np.asarray(predictions)
-    if len(truth) == 0:
-        return None
+    """accuracy or mean absolute error over the rows that have a label (a regressor's
+    labels and predictions must be numbers: others are left out); None without any."""
+    truth, predictions = pd.Series(np.asarray(truth)), pd.Series(np.asarray(predictions))
+    known = truth.notna()
     if task == CLASSIFICATION:
-        same = [_same(t, p) for t, p in zip(truth, predictions, strict=True)]
-        return float(np.mean(same))
-    return float(np.mean(np.abs(truth.astype(np.float64) - predictions.astype(np.float64))))
+        same = [_same(t, p) for t, p in zip(truth[known], predictions[known], strict=True)]
+        return float(np.mean(same)) if same else None
+    t = pd.to_numeric(truth, errors="coerce")
+    p = pd.to_numeric(predictions, errors="coerce")
+    usable = t.notna() & p.notna()
+    if not usable.any():
+        return None
+    return float(np.mean(np.abs(t[usable].to_numpy(float) - p[usable].to_numpy(float))))
 
 
 def _same(truth: Any, prediction: Any) -> bool:

@@ -1,14 +1,17 @@
 """Drift between a reference and a current window: per feature, and for the dataset.
 
-The test for each column is chosen by its kind and the reference's size (the same
-rule Evidently uses, so verdicts agree):
+The test for each column is chosen by its kind and the sizes of both sides (the
+rule Evidently uses, with the current size added, so verdicts agree on large data):
 
-| column | reference rows | test | drift when |
+| column | reference and current rows | test | drift when |
 |---|---|---|---|
-| numeric, more than 5 distinct values | up to 1,000 | Kolmogorov-Smirnov | p-value < 0.05 |
-| numeric, more than 5 distinct values | over 1,000 | Wasserstein distance / reference std | ≥ 0.1 |
-| categorical (or numeric with ≤ 5 values) | up to 1,000 | chi-square | p-value < 0.05 |
-| categorical (or numeric with ≤ 5 values) | over 1,000 | Jensen-Shannon distance | ≥ 0.1 |
+| numeric, more than 5 distinct values | either up to 1,000 | Kolmogorov-Smirnov | p-value < 0.05 |
+| numeric, more than 5 distinct values | both over 1,000 | Wasserstein distance / std | ≥ 0.1 |
+| categorical (or numeric with ≤ 5 values) | either up to 1,000 | chi-square | p-value < 0.05 |
+| categorical (or numeric with ≤ 5 values) | both over 1,000 | Jensen-Shannon distance | ≥ 0.1 |
+
+A fixed distance threshold flags sampling noise in a small window (on unchanged
+data, 95% of 50-row windows would drift), so a small side gets a test instead.
 
 ``method=`` forces one test for every column (or a dict, per column); ``psi``
 (population stability index, drift when ≥ 0.1) is available for both kinds.
@@ -32,6 +35,7 @@ from mloop.monitoring import stattests
 from mloop.monitoring.reference import (
     CATEGORICAL,
     NUMERIC,
+    SMALL,
     ColumnReference,
     Reference,
     build_reference,
@@ -136,7 +140,7 @@ def detect(
     drift_share: float = DRIFT_SHARE,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` (stored statistics or a DataFrame)."""
-    limits = _thresholds(thresholds)
+    limits = thresholds_for(thresholds)
     if not 0 < drift_share <= 1:
         raise InvalidArgument(f"drift_share is a share of columns in (0, 1], got {drift_share}")
     if not isinstance(current, pd.DataFrame):
@@ -147,7 +151,8 @@ def detect(
         reference = build_reference(reference, list(columns) if columns else None)
     names = list(columns) if columns else reference.names
     _check_columns(reference, current, names)
-    tests = {name: _choose(reference.column(name), method, name) for name in names}
+    small = len(current) <= SMALL
+    tests = {name: choose_test(reference.column(name), method, name, small) for name in names}
     work = [(reference.column(name), current[name], tests[name]) for name in names]
     workers = min(len(work), os.cpu_count() or 1)
     with ThreadPoolExecutor(max(workers, 1)) as pool:
@@ -155,7 +160,7 @@ def detect(
     return DriftResult(features, len(current), drift_share)
 
 
-def _thresholds(given: Mapping[str, float] | None) -> dict[str, float]:
+def thresholds_for(given: Mapping[str, float] | None) -> dict[str, float]:
     limits = dict(THRESHOLDS)
     for name, value in (given or {}).items():
         if name not in THRESHOLDS:
@@ -181,12 +186,18 @@ def _check_columns(reference: Reference, current: pd.DataFrame, names: list[str]
         )
 
 
-def _choose(column: ColumnReference, method: str | Mapping[str, str] | None, name: str) -> str:
+def choose_test(
+    column: ColumnReference,
+    method: str | Mapping[str, str] | None,
+    name: str,
+    small_window: bool = False,
+) -> str:
     chosen = method.get(name) if isinstance(method, Mapping) else method
     if chosen is None:
+        small = column.small or small_window
         if column.kind == NUMERIC:
-            return KS if column.small else WASSERSTEIN
-        return CHI_SQUARE if column.small else JENSEN_SHANNON
+            return KS if small else WASSERSTEIN
+        return CHI_SQUARE if small else JENSEN_SHANNON
     if chosen not in TESTS:
         raise InvalidArgument(f"unknown drift test {chosen!r}: use one of {', '.join(TESTS)}")
     if column.kind == NUMERIC and chosen in (CHI_SQUARE, JENSEN_SHANNON):

@@ -19,22 +19,23 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 
 from mloop.data.client import DataClient
-from mloop.errors import Conflict, InvalidArgument
+from mloop.errors import Conflict, InvalidArgument, MloopError
 from mloop.models.load import load
 from mloop.models.refs import resolve_version
 from mloop.monitoring import alerts
 from mloop.monitoring.baseline import Baseline, build_baseline
-from mloop.monitoring.drift import THRESHOLDS, DriftResult
+from mloop.monitoring.drift import P_VALUE_TESTS, DriftResult, choose_test, thresholds_for
 from mloop.monitoring.report import drift_report_html, timeline_from
 from mloop.monitoring.sources import read_table
 from mloop.monitoring.window import Settings, WindowResult, evaluate_window
 from mloop.monitoring.windows import WindowSpec, parse_window
 from mloop.registry.times import to_ms
-from mloop.serving.query import predictions
+from mloop.serving.query import logged_rows, predictions
 from mloop.store import Monitor, MonitorResult, NewMonitor, NewMonitorResult, Store
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
@@ -42,8 +43,8 @@ from mloop.tracking.client import Client
 logger = logging.getLogger("mloop.monitoring")
 
 SETTLE = timedelta(minutes=1)
-"""A time window is computed once it ended this long ago (its predictions are flushed);
-a row window as soon as its rows are in the log."""
+"""A time window is computed once it ended this long ago, so its rows are flushed; a row
+window once it is full. Both also wait the monitor's label delay, for their labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,28 +82,44 @@ class Monitors:
         null_jump: float = 0.1,
         webhook: str | None = None,
         webhook_secret_env: str = alerts.DEFAULT_SECRET_ENV,
+        label_delay: timedelta | float = 0.0,
     ) -> Monitor:
-        """A monitor of ``deployment`` against the dataset version ``reference``."""
+        """A monitor of ``deployment`` against the dataset version ``reference``.
+
+        A window is computed once its last prediction is a minute old plus
+        ``label_delay`` (seconds or a timedelta): labels posted after that do not count
+        for it, so set it to how late your labels come."""
+        if isinstance(label_delay, timedelta):
+            label_delay = label_delay.total_seconds()
         parse_window(window)
         _check_settings(drift_share, thresholds, decay_threshold, null_jump, webhook)
+        _check_delay(label_delay)
         current = self.store.deployments.get(deployment, self.project).revision
         primary = resolve_version(self.store, current.primary[0].model, self.project)
         model = load(primary.package, client=self.client)
+        if Path(reference).suffix.lower() in (".csv", ".parquet", ".pq"):
+            raise InvalidArgument(
+                f"a monitor's reference is a dataset version (NAME@N), not a file: "
+                f"`mloop data add {reference} --name NAME` first"
+            )
         version_ref, frame = read_table(self._data(), reference)
         version = self._data().version(version_ref)
         baseline = build_baseline(
             frame, model, target=target, columns=list(columns) if columns else None
         )
+        for column in baseline.features.columns:  # a forced test must fit every column
+            choose_test(column, method, column.name)
         settings = Settings(
-            drift_share,
-            dict(thresholds or {}),
-            method,
-            target,
-            decay_threshold,
-            null_jump,
-            webhook,
-            webhook_secret_env,
-            baseline.store(self.client),
+            drift_share=drift_share,
+            thresholds=dict(thresholds or {}),
+            method=method,
+            target=target,
+            decay_threshold=decay_threshold,
+            null_jump=null_jump,
+            webhook=webhook,
+            webhook_secret_env=webhook_secret_env,
+            baseline=baseline.store(self.client),
+            label_delay=label_delay,
         )
         return self.store.monitors.create(
             NewMonitor(
@@ -137,11 +154,26 @@ class Monitors:
         baseline = Baseline.load(self.client, settings.baseline)
         spec = parse_window(monitor.window)
         done = {r.window_index for r in self.store.monitors.results(name, self.project)}
-        settle = int(SETTLE.total_seconds() * 1000) if spec.seconds is not None else 0
-        limit = now_ms() - settle if until is None else to_ms(until)
+        settle = SETTLE.total_seconds() if spec.seconds is not None else 0.0  # rows: in the log
+        wait = int((settle + settings.label_delay) * 1000)
+        limit = now_ms() - wait
+        if until is not None:  # earlier only: a window is computed once, when it is complete
+            limit = min(limit, to_ms(until))
         created = []
         for index, rows in self._windows(monitor, spec, done, limit):
-            result = self._record(monitor, settings, baseline, index, rows)
+            try:
+                result = self._record(monitor, settings, baseline, index, rows)
+            except MloopError:
+                raise
+            except Exception as exc:  # one window's data must not block the ones after it
+                logger.error(
+                    "mloop monitor %s: window %d could not be computed: %s: %s",
+                    name,
+                    index,
+                    type(exc).__name__,
+                    exc,
+                )
+                continue
             if result is not None:
                 created.append(result)
         return created
@@ -150,12 +182,15 @@ class Monitors:
         self, monitor: Monitor, spec: WindowSpec, done: set[int], limit: int
     ) -> Iterator[tuple[int, pd.DataFrame]]:
         if spec.rows is not None:
-            rows = predictions(
-                monitor.deployment, None, limit, client=self.client, project=self.project
-            )
+            rows = logged_rows(monitor.deployment, client=self.client, project=self.project)
+            times = rows["time"]
             for index in range(len(rows) // spec.rows):
-                if index not in done:
-                    yield index, rows.iloc[index * spec.rows : (index + 1) * spec.rows]
+                window = rows.iloc[index * spec.rows : (index + 1) * spec.rows]
+                if index in done:
+                    continue
+                if times.iloc[(index + 1) * spec.rows - 1].value // 1_000_000 > limit:
+                    return
+                yield index, window
             return
         segments = self.store.predictions.segments(
             deployment=monitor.deployment, project=self.project
@@ -272,13 +307,19 @@ def _check_settings(
 ) -> None:
     if not 0 < drift_share <= 1:
         raise InvalidArgument(f"--drift-share is a share of columns in (0, 1], got {drift_share}")
-    for test in thresholds or {}:
-        if test not in THRESHOLDS:
-            raise InvalidArgument(f"unknown test {test!r}: use {', '.join(THRESHOLDS)}")
+    limits = thresholds_for(thresholds)
+    for test in P_VALUE_TESTS:
+        if not 0 < limits[test] < 1:
+            raise InvalidArgument(f"the {test} threshold is a p-value, in (0, 1)")
     if not 0 <= decay_threshold <= 1 or not 0 <= null_jump <= 1:
         raise InvalidArgument("--decay-threshold and --null-jump are numbers in [0, 1]")
     if webhook is not None and not webhook.startswith(("http://", "https://")):
         raise InvalidArgument(f"--webhook {webhook!r}: an http:// or https:// URL")
+
+
+def _check_delay(seconds: float) -> None:
+    if not isinstance(seconds, int | float) or not 0 <= seconds <= 366 * 86400:
+        raise InvalidArgument("the label delay is 0 seconds to a year")
 
 
 def _times(rows: pd.DataFrame) -> tuple[int, int]:

@@ -150,9 +150,19 @@ def category_counts(values: pd.Series) -> dict[str, int]:
     counts: dict[str, int] = {}
     for key, count in found.items():
         if count:
-            text = str(key)
+            text = category_key(key)
             counts[text] = counts.get(text, 0) + int(count)
     return counts
+
+
+def category_key(value: object) -> str:
+    """The text a value is counted under: a whole float counts as the integer (a column
+    of integers with a null is read as floats), booleans as True and False."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def is_numeric(column: pd.Series) -> bool:

@@ -32,6 +32,8 @@ class Settings:
     webhook_secret_env: str = "MLOOP_WEBHOOK_SECRET"
     baseline: str = ""
     """The digest of the stored :class:`Baseline`."""
+    label_delay: float = 0.0
+    """Seconds a window waits for its labels before it is computed."""
 
     def to_json(self) -> str:
         return json.dumps({k: getattr(self, k) for k in self.__slots__})

@@ -57,6 +57,16 @@ def predictions(
     return _join_labels(client, rows)
 
 
+def logged_rows(deployment: str, *, client: Client, project: str = "default") -> pd.DataFrame:
+    """Every logged prediction of ``deployment`` in the order it was stored (segment by
+    segment), joined with its labels: positions in it never change as the log grows."""
+    segments = client.store.predictions.segments(deployment=deployment, project=project)
+    frames = [_read(client, segment) for segment in sorted(segments, key=lambda s: s.id)]
+    if not frames:
+        return _empty()
+    return _join_labels(client, pd.concat(frames, ignore_index=True))
+
+
 def _ms(moment: Moment | None) -> int | None:
     if moment is None:
         return None

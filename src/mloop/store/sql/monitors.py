@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -176,11 +177,21 @@ class SqlMonitorStore:
         ]
 
     def blob_references(self) -> tuple[set[str], set[str]]:
+        """Reports, and each monitor's baseline (named in its settings)."""
         with self._engine.connect() as conn:
             reports = conn.scalars(
                 sa.select(monitor_results.c.report).where(monitor_results.c.report.is_not(None))
             ).all()
-        return {str(r) for r in reports}, set()
+            settings = conn.scalars(sa.select(monitors.c.settings)).all()
+        found = {str(r) for r in reports}
+        for text in settings:
+            try:
+                baseline = json.loads(text).get("baseline")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(baseline, str) and baseline:
+                found.add(baseline)
+        return found, set()
 
 
 def _json_text(what: str, text: object) -> None:
