@@ -29,11 +29,14 @@ EXPECTED = {
     "log_params",
     "models",
     "monitoring",
+    "pipeline",
+    "pipelines",
     "registry",
     "serving",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 }
 
 

@@ -9,9 +9,10 @@
 Everything explicit goes through :class:`mloop.Client`.
 """
 
-from mloop import data, models, monitoring, registry, serving
+from mloop import data, models, monitoring, pipelines, registry, serving
 from mloop.data import log_input
 from mloop.evaluation.record import evaluate
+from mloop.pipelines import pipeline, step
 from mloop.store.entities import MetricPoint, RunStatus
 from mloop.tracking import (
     ActiveRun,
@@ -52,9 +53,12 @@ __all__ = [
     "log_params",
     "models",
     "monitoring",
+    "pipeline",
+    "pipelines",
     "registry",
     "serving",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
 ]

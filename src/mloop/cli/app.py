@@ -25,6 +25,7 @@ from mloop.cli import (
     experiments,
     models,
     monitor,
+    pipeline,
     predictions,
     runs,
     serve,
@@ -119,6 +120,7 @@ app.command("predict")(serve.predict)
 app.add_typer(deploy.app, name="deploy")
 app.add_typer(predictions.app, name="predictions")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(workspace.db_app, name="db")
 
 

@@ -498,3 +498,69 @@ class MonitorEvent:
     message: str
     details: str
     created_at: int
+
+
+class PipelineStatus(StrEnum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+
+
+class StepStatus(StrEnum):
+    DONE = "DONE"
+    """Computed in this pipeline run."""
+    REUSED = "REUSED"
+    """Taken from the cache: an earlier step run with the same key."""
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRun:
+    id: str
+    pipeline: str
+    """``module:function`` of the pipeline."""
+    params: str
+    """JSON text."""
+    status: PipelineStatus
+    executor: str
+    run_id: str
+    """The tracked run that holds the step runs as children."""
+    user: str
+    created_at: int
+    ended_at: int | None
+    error: str | None
+    resumed_from: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStepRun:
+    node: str
+    """The call's name in the graph: the step's name, ``name#2`` for a second call."""
+    step: str
+    cache_key: str
+    status: StepStatus
+    outputs: str
+    """JSON text: the output's kind and digest."""
+    run_id: str | None
+    attempts: int
+    started_at: int
+    ended_at: int
+    error: str | None = None
+    reused_from: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRun:
+    id: int
+    pipeline_run: str
+    node: str
+    step: str
+    cache_key: str
+    status: StepStatus
+    outputs: str
+    run_id: str | None
+    attempts: int
+    started_at: int
+    ended_at: int
+    error: str | None
+    reused_from: int | None

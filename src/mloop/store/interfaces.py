@@ -33,10 +33,13 @@ from mloop.store.entities import (
     NewMonitorEvent,
     NewMonitorResult,
     NewSegment,
+    NewStepRun,
     NewVersion,
     Note,
     NoteOutcome,
     Page,
+    PipelineRun,
+    PipelineStatus,
     PredictionSegment,
     RegisteredModel,
     Revision,
@@ -45,6 +48,7 @@ from mloop.store.entities import (
     Run,
     RunInput,
     RunStatus,
+    StepRun,
 )
 
 
@@ -371,6 +375,36 @@ class MonitorStore(Protocol):
     def blob_references(self) -> tuple[set[str], set[str]]: ...
 
 
+class PipelineStore(Protocol):
+    """Pipeline runs and their step runs; a step run is found again by its cache key."""
+
+    def create_run(self, run: PipelineRun, project: str = "default") -> PipelineRun: ...
+
+    def finish_run(
+        self, run_id: str, status: PipelineStatus, ended_at: int, error: str | None = None
+    ) -> None: ...
+
+    def get_run(self, run_id: str) -> PipelineRun:
+        """The run with this id, or the only one whose id starts with it."""
+        ...
+
+    def list_runs(
+        self, pipeline: str | None = None, limit: int = 50, project: str = "default"
+    ) -> list[PipelineRun]:
+        """The newest runs first."""
+        ...
+
+    def record_step(self, pipeline_run: str, new: NewStepRun) -> StepRun: ...
+
+    def steps(self, pipeline_run: str) -> list[StepRun]: ...
+
+    def cached(self, cache_key: str) -> StepRun | None:
+        """The newest step run that computed ``cache_key``."""
+        ...
+
+    def blob_references(self) -> tuple[set[str], set[str]]: ...
+
+
 class Store(Protocol):
     """A metadata store: its aggregates, and the lifetime of its connections."""
 
@@ -397,5 +431,8 @@ class Store(Protocol):
 
     @property
     def monitors(self) -> MonitorStore: ...
+
+    @property
+    def pipelines(self) -> PipelineStore: ...
 
     def close(self) -> None: ...

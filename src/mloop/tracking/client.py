@@ -236,7 +236,7 @@ class Client:
         self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
     ) -> GcReport:
         """Find (and with ``delete``, remove) blobs no run, dataset, model version,
-        prediction-log segment or monitor report references.
+        prediction-log segment, monitor report or pipeline step output references.
 
         Blobs younger than ``min_age`` are kept: a writer may be about to reference them.
         """

@@ -24,6 +24,9 @@ logging time (``options.types``), so they can be reviewed before anyone loads it
 from __future__ import annotations
 
 import copy
+import io
+import json
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,7 +97,7 @@ class SklearnFlavor:
                 f"{class_name(model)} is not fitted: fit it before logging it"
             ) from None
         try:
-            sio.dump(model, folder / FILE)
+            (folder / FILE).write_bytes(canonical_skops(sio.dumps(model)))
         except Exception as exc:  # skops refuses what it cannot represent (lambdas, ...)
             raise InvalidArgument(
                 f"skops cannot save this {class_name(model)} ({exc}); to pickle it instead, "
@@ -133,6 +136,47 @@ class SklearnFlavor:
         if fitted is None:
             return list(names)
         return match_columns([str(name) for name in fitted], names)
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """The same skops file, made the same bytes for the same model: skops names objects
+    and array files by their memory address and stamps the zip with the time, so two
+    saves of one model would differ. Addresses become numbers in order of appearance,
+    entries are sorted, and every timestamp is 1980-01-01."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        schema = json.loads(source.read("schema.json"))
+        ids: dict[int, int] = {}
+        renumbered = _renumber(schema, ids)
+        files = {name: source.read(name) for name in source.namelist() if name != "schema.json"}
+    renamed = {_renamed(name, ids): content for name, content in files.items()}
+    renamed["schema.json"] = json.dumps(renumbered, indent=2).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name in sorted(renamed):
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), renamed[name])
+    return out.getvalue()
+
+
+def _renumber(node: Any, ids: dict[int, int]) -> Any:
+    if isinstance(node, list):
+        return [_renumber(item, ids) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            out[key] = ids.setdefault(value, len(ids) + 1)
+        elif key == "file" and isinstance(value, str) and value.endswith(".npy"):
+            old = int(value[: -len(".npy")]) if value[: -len(".npy")].isdigit() else None
+            out[key] = value if old is None else f"{ids.setdefault(old, len(ids) + 1)}.npy"
+        else:
+            out[key] = _renumber(value, ids)
+    return out
+
+
+def _renamed(name: str, ids: dict[int, int]) -> str:
+    stem = name[: -len(".npy")] if name.endswith(".npy") else ""
+    return f"{ids[int(stem)]}.npy" if stem.isdigit() and int(stem) in ids else name
 
 
 class SklearnPredictor:

@@ -17,6 +17,7 @@ from mloop.store.sql.evaluations import SqlEvaluationStore
 from mloop.store.sql.experiments import SqlExperimentStore
 from mloop.store.sql.models import SqlModelStore
 from mloop.store.sql.monitors import SqlMonitorStore
+from mloop.store.sql.pipelines import SqlPipelineStore
 from mloop.store.sql.predictions import SqlPredictionStore
 from mloop.store.sql.runs import SqlRunStore
 
@@ -34,6 +35,7 @@ class SqlStore:
         self._deployments = SqlDeploymentStore(engine)
         self._predictions = SqlPredictionStore(engine)
         self._monitors = SqlMonitorStore(engine)
+        self._pipelines = SqlPipelineStore(engine)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -66,6 +68,10 @@ class SqlStore:
     @property
     def monitors(self) -> SqlMonitorStore:
         return self._monitors
+
+    @property
+    def pipelines(self) -> SqlPipelineStore:
+        return self._pipelines
 
     def close(self) -> None:
         self.engine.dispose()

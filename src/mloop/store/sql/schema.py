@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0006"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+SCHEMA_HEAD = "0007"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -355,4 +355,42 @@ monitor_events = sa.Table(
     sa.Column("details", sa.Text, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_monitor_events_monitor", "monitor_id", "id"),
+)
+
+pipeline_runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("pipeline", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("executor", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("ended_at", sa.BigInteger),
+    sa.Column("error", sa.Text),
+    sa.Column("resumed_from", sa.String(32)),
+    sa.Index("ix_pipeline_runs_pipeline", "pipeline", "created_at"),
+)
+
+step_runs = sa.Table(
+    "step_runs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("pipeline_run_id", sa.String(32), sa.ForeignKey("pipeline_runs.id"), nullable=False),
+    sa.Column("node", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("step", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("cache_key", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("outputs", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.id")),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("ended_at", sa.BigInteger, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("reused_from", sa.BigInteger),
+    sa.UniqueConstraint("pipeline_run_id", "node"),
+    sa.Index("ix_step_runs_cache_key", "cache_key", "status"),
 )
