@@ -3,8 +3,9 @@
 Requests are queued; one worker thread scores whatever is queued as one batch per
 model (and routing), so under concurrency eight single-row requests cost about one
 model call, while a lone request is scored at once (no waiting for a batch to
-fill). Each request's future is resolved as soon as its model answered; the shadow
-model and the prediction log run on a second thread, off the answer's path. A
+fill). Each request's future is resolved as soon as its model answered; a shadow
+model runs on a second thread, off the answer's path, and the prediction log gets
+the batch after it (without a shadow, the log's append is a list append, done at once). A
 model whose output does not have one answer per row fails its requests (422), and
 any error the scorer did not expect fails the requests it held: none is left
 waiting.
@@ -142,9 +143,11 @@ class Scorer:
             )
             self._resolve(job.future, part, None)
             start = end
-        if self.log is not None or group.routing.shadow is not None:
-            latencies = [(done - job.received) * 1000 for job in jobs]
+        latencies = [(done - job.received) * 1000 for job in jobs]
+        if group.routing.shadow is not None:  # real work: on the second thread
             self._after.submit(self._shadow_and_log, group, frame, scores, latencies)
+        elif self.log is not None:  # a list append: cheaper here than a thread hop
+            self._shadow_and_log(group, frame, scores, latencies)
 
     def _shadow_and_log(
         self, group: _Group, frame: Any, scores: Scores, latencies: list[float]
