@@ -79,3 +79,14 @@ def total(a: int, b: int) -> int:
 def fragile(counter: str, stop_file: str):
     data = load(50, 1)
     return total(flaky(data, counter), guarded(data, stop_file))
+
+
+def quadratic(x: float, y: int, kind: str) -> float:
+    """Largest (1.0) at x = 2, y = 3, kind "b"."""
+    return -((x - 2) ** 2) - (y - 3) ** 2 + (1.0 if kind == "b" else 0.0)
+
+
+def fit_c(c: float) -> dict:
+    data = load.fn(300, 0)
+    model = LogisticRegression(C=c).fit(data[["a", "b"]], data["y"])
+    return {"accuracy": float(model.score(data[["a", "b"]], data["y"])), "model": model}

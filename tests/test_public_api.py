@@ -37,6 +37,7 @@ EXPECTED = {
     "set_tags",
     "start_run",
     "step",
+    "sweep",
 }
 
 

@@ -12,7 +12,7 @@ Everything explicit goes through :class:`mloop.Client`.
 from mloop import data, models, monitoring, pipelines, registry, serving
 from mloop.data import log_input
 from mloop.evaluation.record import evaluate
-from mloop.pipelines import pipeline, step
+from mloop.pipelines import pipeline, step, sweep
 from mloop.store.entities import MetricPoint, RunStatus
 from mloop.tracking import (
     ActiveRun,
@@ -61,4 +61,5 @@ __all__ = [
     "set_tags",
     "start_run",
     "step",
+    "sweep",
 ]

@@ -7,7 +7,6 @@ import re
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +18,6 @@ from mloop.errors import BackendUnavailable, InvalidArgument
 from mloop.pipelines import DefinitionError, PipelineFailed, UnsupportedOutput, resume
 from mloop.store import StepStatus
 from mloop.tracking.client import Client
-
-
-@pytest.fixture
-def client(
-    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Client]:
-    import shutil
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    path = tmp_path / "mloop.db"
-    shutil.copyfile(sqlite_template, path)
-    with Client(f"sqlite:///{path}", blobs=str(tmp_path / "blobs")) as c:
-        yield c
 
 
 def statuses(result: mloop.pipelines.PipelineResult) -> dict[str, str]:

@@ -27,6 +27,7 @@ from mloop.pipelines.pipeline import (
     resume,
 )
 from mloop.pipelines.step import Step, step
+from mloop.pipelines.sweep import SweepResult, log, sweep
 from mloop.pipelines.values import UnsupportedOutput
 
 __all__ = [
@@ -37,10 +38,13 @@ __all__ = [
     "PipelineFailed",
     "PipelineResult",
     "Step",
+    "SweepResult",
     "UnsupportedOutput",
     "executor_for",
     "load_pipeline",
+    "log",
     "pipeline",
     "resume",
     "step",
+    "sweep",
 ]
