@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from mloop import __version__
 from mloop.cli import (
     artifacts,
+    ci,
     data,
     deploy,
     drift,
@@ -121,6 +122,7 @@ app.add_typer(deploy.app, name="deploy")
 app.add_typer(predictions.app, name="predictions")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(ci.app, name="ci")
 app.add_typer(workspace.db_app, name="db")
 
 

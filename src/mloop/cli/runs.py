@@ -201,3 +201,56 @@ def note(
     run_id = client.resolve_run_id(run_id)
     client.add_note(run_id, text, outcome)
     st.console.print(f"Noted on run {run_id[:8]}.")
+
+
+@app.command("reproduce")
+def reproduce(
+    ctx: typer.Context,
+    run_ref: Annotated[
+        str,
+        typer.Argument(
+            help="A pipeline run, or a tracked run of a pipeline or of one of its steps."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Run a pipeline run again from its recorded commit (a clean git worktree), with its
+    parameters and no cache, and compare every step's output; exit 9 if any differs.
+
+    Example: mloop runs reproduce 3fa2c1d9
+    """
+    from mloop.errors import CHECKS_FAILED, NotFound
+    from mloop.pipelines.execute import PIPELINE_TAG
+    from mloop.pipelines.reproduce import reproduce as run_again
+
+    st = state(ctx)
+    client = st.client()
+    try:
+        pipeline_run = client.store.pipelines.get_run(run_ref).id
+    except NotFound:
+        tags = client.get_run(run_ref).tags
+        if PIPELINE_TAG not in tags:
+            raise NotFound(
+                f"run {run_ref} is not a pipeline run or a step of one: reproduce works on "
+                "pipeline runs (`mloop pipeline list`)"
+            ) from None
+        pipeline_run = tags[PIPELINE_TAG]
+    result = run_again(pipeline_run, client=client)
+    if as_json:
+        render.print_json(st.console, result)
+    else:
+        dirty = " (the original had uncommitted changes: they are not in the commit)"
+        st.console.print(
+            f"Ran {result.original[:12]} again at commit {result.commit[:10]} as "
+            f"{result.again[:12]}{dirty if result.dirty else ''}: "
+            + (
+                "[green]every output is identical[/green]"
+                if result.identical
+                else "[red]outputs differ[/red]"
+            )
+        )
+        for step in result.steps:
+            mark = "same" if step.same else f"[red]differs[/red] {escape(step.detail)}"
+            st.console.print(f"  {escape(step.node)}: {step.original} → {step.again} {mark}")
+    if not result.identical:
+        raise typer.Exit(CHECKS_FAILED)

@@ -107,7 +107,7 @@ class Pipeline:
                 ),
                 project,
             )
-            client.set_tags(parent.id, {PIPELINE_TAG: run.id})
+            client.set_tags(parent.id, {PIPELINE_TAG: run.id, **_cwd_tag(client, parent.id)})
 
             def make_task(node: Node) -> StepTask:
                 literals = {
@@ -170,6 +170,20 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"<mloop pipeline {self.name} ({self.reference}), {len(self.graph.nodes)} steps>"
+
+
+def _cwd_tag(client: Client, run_id: str) -> dict[str, str]:
+    """Where the pipeline was run from, relative to the git root (for reproduce)."""
+    from mloop.pipelines.reproduce import CWD_TAG
+    from mloop.tracking import capture
+
+    root = client.get_run(run_id).tags.get(capture.GIT_ROOT)
+    if not root:
+        return {}
+    try:
+        return {CWD_TAG: str(Path.cwd().resolve().relative_to(Path(root).resolve()))}
+    except ValueError:
+        return {}
 
 
 def _literal(value: Any, params: dict[str, Any]) -> Any:
