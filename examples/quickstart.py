@@ -150,13 +150,13 @@ def serve() -> None:
 
 
 def watch() -> None:
-    """Monitor the served traffic against the versioned data, 50 requests at a time."""
+    """Monitor the served traffic against the versioned data, 70 requests at a time."""
     monitors = mloop.monitoring.Monitors(mloop.Client())
     monitors.create(
         f"{MODEL}-watch",
         deployment=f"{MODEL}-api",
         reference=f"{DATASET}@1",
-        window="50rows",
+        window="70rows",
         target="target",
     )
     for result in monitors.run(f"{MODEL}-watch"):
