@@ -64,11 +64,12 @@ app = typer.Typer(
     cls=_Group,
     name="mloop",
     help=(
-        "mloop: the machine-learning lifecycle in one tool. Today: experiment tracking "
-        "(runs, params, metrics, artifacts, notes), versioned and validated datasets, model "
-        "packages with a registry and evaluation gates, and serving (deployments with canary "
-        "and shadow routes, a prediction log with late labels, batch scoring), on SQLite or "
-        "PostgreSQL, with content-addressed storage on disk or S3.\n\n"
+        "mloop: the machine-learning lifecycle in one tool: experiment tracking, versioned "
+        "and validated datasets, model packages with a registry and evaluation gates, "
+        "serving (deployments with canary and shadow routes, a prediction log with late "
+        "labels, batch scoring), monitoring (drift, decay, data quality, reports, alerts) "
+        "and pipelines of cached steps on a local or Dask executor, on SQLite or PostgreSQL, "
+        "with content-addressed storage on disk or S3.\n\n"
         "Start with `mloop init` in a project folder, then run your training script "
         "with `mloop.start_run()`; `mloop runs list` shows what happened."
     ),
