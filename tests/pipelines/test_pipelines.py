@@ -208,3 +208,18 @@ def test_outside_a_pipeline_a_step_is_its_function() -> None:
     assert flows.total(2, 3) == 5
     with pytest.raises(UnsupportedOutput.__mro__[1]):
         mloop.step(len)  # not a Python function
+
+
+@pytest.mark.slow
+def test_steps_in_their_own_processes_give_the_same_outputs(client: Client, tmp_path: Path) -> None:
+    local = flows.training.run({"rows": 200}, client=client, cache=False)
+    isolated = flows.training.run({"rows": 200}, client=client, cache=False, executor="subprocess")
+    assert isolated.run.executor == "subprocess" and isolated.outputs == local.outputs
+    stop = tmp_path / "stop"
+    stop.write_text("")
+    with pytest.raises(PipelineFailed, match="the stop file is there"):
+        flows.fragile.run(
+            {"counter": str(tmp_path / "n"), "stop_file": str(stop)},
+            client=client,
+            executor="subprocess",
+        )

@@ -16,7 +16,12 @@ digest, every step cached by its code and inputs, on a local or a Dask executor.
     training.run({"alpha": 0.3}, executor="dask").output
 """
 
-from mloop.pipelines.executors import DaskExecutor, LocalExecutor, executor_for
+from mloop.pipelines.executors import (
+    DaskExecutor,
+    LocalExecutor,
+    SubprocessExecutor,
+    executor_for,
+)
 from mloop.pipelines.graph import DefinitionError
 from mloop.pipelines.pipeline import (
     Pipeline,
@@ -38,6 +43,7 @@ __all__ = [
     "PipelineFailed",
     "PipelineResult",
     "Step",
+    "SubprocessExecutor",
     "SweepResult",
     "UnsupportedOutput",
     "executor_for",

@@ -1,7 +1,8 @@
-"""Where steps run: in this process, one after another (``local``), or as Dask tasks,
-independent steps in parallel (``dask`` starts a LocalCluster on 127.0.0.1;
-``tcp://HOST:PORT`` uses a running scheduler). The executor never changes what a step
-computes: both call :func:`mloop.pipelines.execute.run_task`."""
+"""Where steps run: in this process, one after another (``local``); each in a fresh
+Python process, for isolation (``subprocess``); or as Dask tasks, independent steps in
+parallel (``dask`` starts a LocalCluster on 127.0.0.1; ``tcp://HOST:PORT`` uses a
+running scheduler). The executor never changes what a step computes: all call
+:func:`mloop.pipelines.execute.run_task`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from mloop.errors import BackendUnavailable, InvalidArgument
-from mloop.pipelines.execute import StepTask, run_task
+from mloop.pipelines.execute import StepFailed, StepTask, run_task
 from mloop.pipelines.graph import Graph, Node, Ref
 
 MakeTask = Callable[[Node], StepTask]
@@ -37,6 +38,57 @@ class LocalExecutor:
         for node in graph.nodes:
             outputs[node.name] = run_task(make_task(node), _upstream(node, outputs))
         return outputs
+
+    def close(self) -> None:
+        pass
+
+
+class SubprocessExecutor:
+    """Each step in a new Python process (same interpreter, same import path): a step
+    that leaks memory, changes global state or crashes the interpreter takes only its
+    own process down."""
+
+    name = "subprocess"
+
+    def run(self, graph: Graph, make_task: MakeTask) -> dict[str, dict[str, str]]:
+        outputs: dict[str, dict[str, str]] = {}
+        for node in graph.nodes:
+            outputs[node.name] = self._one(make_task(node), _upstream(node, outputs))
+        return outputs
+
+    def _one(self, task: StepTask, upstream: dict[str, Any]) -> dict[str, str]:
+        import json
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        import cloudpickle
+
+        with tempfile.NamedTemporaryFile(suffix=".task", delete=False) as file:
+            file.write(cloudpickle.dumps((task, upstream)))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "mloop.pipelines.worker", file.name],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+            )
+        finally:
+            os.unlink(file.name)
+        lines = done.stdout.strip().splitlines()
+        answer = json.loads(lines[-1]) if done.returncode == 0 and lines else None
+        if answer is None:
+            raise StepFailed(
+                task.node,
+                f"step {task.node}'s process ended with code "
+                f"{done.returncode}:\n{done.stderr.strip()[-4000:]}",
+            )
+        if "failed" in answer:
+            raise StepFailed(task.node, answer["failed"])
+        return dict(answer["output"])
 
     def close(self) -> None:
         pass
@@ -98,13 +150,18 @@ class DaskExecutor:
 
 
 def executor_for(spec: str | Executor) -> Executor:
-    """``local``, ``dask`` (a LocalCluster of 2 workers on 127.0.0.1) or ``tcp://HOST:PORT``."""
+    """``local``, ``subprocess``, ``dask`` (a LocalCluster of 2 workers on 127.0.0.1) or
+    ``tcp://HOST:PORT``."""
     if not isinstance(spec, str):
         return spec
     if spec == "local":
         return LocalExecutor()
+    if spec == "subprocess":
+        return SubprocessExecutor()
     if spec == "dask":
         return DaskExecutor()
     if spec.startswith("tcp://"):
         return DaskExecutor(spec)
-    raise InvalidArgument(f"unknown executor {spec!r}: use local, dask or tcp://HOST:PORT")
+    raise InvalidArgument(
+        f"unknown executor {spec!r}: use local, subprocess, dask or tcp://HOST:PORT"
+    )
