@@ -4,7 +4,6 @@ run it (with retries) as a tracked run and store its output."""
 from __future__ import annotations
 
 import json
-import threading
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from mloop.pipelines.values import UnsupportedOutput, load_value, store_value
 from mloop.store import NewStepRun, RunStatus, StepRun, StepStatus
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
+from mloop.tracking.fluent import client_for
 
 EXPERIMENT = "pipelines"
 PIPELINE_TAG = "mloop.pipeline.run"
@@ -50,21 +50,9 @@ class StepTask:
     """Literal inputs' canonical text, for the cache key."""
 
 
-_clients: dict[tuple[str, str | None], Client] = {}
-_lock = threading.Lock()
-
-
-def _client(uri: str, blobs: str | None) -> Client:
-    with _lock:
-        found = _clients.get((uri, blobs))
-        if found is None:
-            found = _clients[(uri, blobs)] = Client(uri, blobs=blobs)
-        return found
-
-
 def run_task(task: StepTask, upstream: dict[str, dict[str, str]]) -> dict[str, str]:
     """Run ``task`` with the outputs of the steps it takes (``upstream``); its output."""
-    client = _client(task.uri, task.blobs)
+    client = client_for(task.uri, task.blobs)
     inputs = {**task.keys, **{n: f"{o['kind']}:{o['digest']}" for n, o in upstream.items()}}
     key = cache_key(task.step, task.code, inputs)
     started = now_ms()

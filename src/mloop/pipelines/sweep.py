@@ -15,16 +15,17 @@ metrics (``metric`` names the one to optimise) that may also hold the trained
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mloop.errors import BackendUnavailable, InvalidArgument
 from mloop.pipelines.step import Step
-from mloop.store import RunStatus
+from mloop.store import RunStatus, study_storage_url
 from mloop.tracking.client import Client
-from mloop.tracking.fluent import default_client
+from mloop.tracking.fluent import client_for, default_client
 
 EXPERIMENT = "sweeps"
 SWEEP_TAG = "mloop.sweep"
@@ -84,7 +85,7 @@ def sweep(
     distributions = {k: _distribution(optuna, k, v) for k, v in space.items()}
     client = client or default_client()
     name = name or f"{fn.__module__}.{fn.__qualname__}"
-    storage = optuna.storages.RDBStorage(_sqlalchemy_url(client.settings.uri))
+    storage = optuna.storages.RDBStorage(study_storage_url(client.settings.uri))
     study = optuna.create_study(
         study_name=name,
         storage=storage,
@@ -94,7 +95,7 @@ def sweep(
     )
     parent = client.create_run(EXPERIMENT, name=name, tags={SWEEP_TAG: name})
     settings = client.settings
-    run_one = _runner(fn, metric)
+    run_one = functools.partial(run_trial, fn, metric)
 
     def make(trial: Any) -> _Trial:
         return _Trial(trial.number, trial.params, parent.id, name, settings.uri, settings.blobs)
@@ -127,16 +128,11 @@ def sweep(
     )
 
 
-def _runner(fn: Callable[..., Any], metric: str | None) -> Callable[[_Trial], dict[str, Any]]:
-    return lambda task: run_trial(fn, metric, task)
-
-
 def run_trial(fn: Callable[..., Any], metric: str | None, task: _Trial) -> dict[str, Any]:
     """One trial as a child run of the sweep: its params, its metrics, its model."""
     from mloop.models.log import log_model
-    from mloop.pipelines.execute import _client
 
-    client = _client(task.uri, task.blobs)
+    client = client_for(task.uri, task.blobs)
     run = client.create_run(
         EXPERIMENT,
         name=f"trial {task.number}",
@@ -256,12 +252,6 @@ def _distribution(optuna: Any, name: str, spec: Any) -> Any:
     )
 
 
-def _sqlalchemy_url(uri: str) -> str:
-    if uri.startswith("postgresql://"):
-        return uri.replace("postgresql://", "postgresql+psycopg://", 1)
-    return uri
-
-
 def _optuna() -> Any:
     try:
         import optuna
@@ -269,6 +259,3 @@ def _optuna() -> Any:
         raise BackendUnavailable("sweeps need Optuna: pip install 'mloop[sweeps]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
-
-
-Space = Mapping[str, tuple[float, float] | LogUniform | Sequence[Any]]

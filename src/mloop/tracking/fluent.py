@@ -141,10 +141,15 @@ def log_figure(figure: Any, artifact_path: str) -> ArtifactEntry:
 def default_client() -> Client:
     """The client the fluent API uses when none is given: one per resolved store and blob root."""
     settings = resolve_settings()
-    key = (settings.uri, settings.blobs)
+    return client_for(settings.uri, settings.blobs)
+
+
+def client_for(uri: str, blobs: str | None) -> Client:
+    """The one client of this process for a store and blob root (workers reuse it)."""
+    key = (uri, blobs)
     with _lock:
         if key not in _defaults:
-            _defaults[key] = Client(settings.uri, blobs=settings.blobs)
+            _defaults[key] = Client(uri, blobs=blobs)
         return _defaults[key]
 
 

@@ -89,4 +89,11 @@ def _postgres_engine(rest: str) -> Engine:
         raise BackendUnavailable(
             "PostgreSQL support is not installed: pip install 'mloop[postgres]'"
         ) from None
-    return sa.create_engine(f"postgresql+psycopg://{rest}", pool_pre_ping=True)
+    return sa.create_engine(sqlalchemy_url(f"postgresql://{rest}"), pool_pre_ping=True)
+
+
+def sqlalchemy_url(uri: str) -> str:
+    """The SQLAlchemy URL of a store URI (PostgreSQL through psycopg 3)."""
+    if store_scheme(uri) == "postgresql":
+        return "postgresql+psycopg://" + uri.partition("://")[2]
+    return uri
