@@ -21,6 +21,7 @@ from mloop.data.profile import Profile, profile_table
 from mloop.errors import InvalidArgument
 from mloop.models.load import LoadedModel
 from mloop.monitoring.reference import Reference, build_reference
+from mloop.serving.query import label_matches
 from mloop.tracking.client import Client
 
 PREDICTION = "prediction"
@@ -113,7 +114,7 @@ def metric_value(task: str, truth: Any, predictions: Any) -> float | None:
     truth, predictions = pd.Series(np.asarray(truth)), pd.Series(np.asarray(predictions))
     known = truth.notna()
     if task == CLASSIFICATION:
-        same = [_same(t, p) for t, p in zip(truth[known], predictions[known], strict=True)]
+        same = [label_matches(p, t) for t, p in zip(truth[known], predictions[known], strict=True)]
         return float(np.mean(same)) if same else None
     t = pd.to_numeric(truth, errors="coerce")
     p = pd.to_numeric(predictions, errors="coerce")
@@ -121,9 +122,3 @@ def metric_value(task: str, truth: Any, predictions: Any) -> float | None:
     if not usable.any():
         return None
     return float(np.mean(np.abs(t[usable].to_numpy(float) - p[usable].to_numpy(float))))
-
-
-def _same(truth: Any, prediction: Any) -> bool:
-    if truth == prediction:
-        return True
-    return str(truth) == str(prediction)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 import pandas as pd
@@ -55,6 +56,15 @@ def predictions(
         rows = rows[rows["time"] <= pd.Timestamp(hi, unit="ms", tz="UTC")]
     rows = rows.sort_values(["time", "request_id", "row"], kind="stable", ignore_index=True)
     return _join_labels(client, rows)
+
+
+def label_matches(prediction: Any, label: Any) -> bool:
+    """Whether a prediction is its label: equal, or equal as text (labels arrive as JSON,
+    so a class 1 may come back as 1, 1.0 or "1")."""
+    try:
+        return bool(prediction == label) or str(prediction) == str(label)
+    except (TypeError, ValueError):
+        return False
 
 
 def logged_rows(deployment: str, *, client: Client, project: str = "default") -> pd.DataFrame:

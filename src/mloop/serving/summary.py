@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
-from mloop.serving.query import LABEL
+from mloop.serving.query import LABEL, label_matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +90,10 @@ def _agreement(labelled: pd.DataFrame) -> float | None:
     if labelled.empty:
         return None
     same = [
-        _equal(p, t) for p, t in zip(labelled["output.prediction"], labelled[LABEL], strict=True)
+        label_matches(p, t)
+        for p, t in zip(labelled["output.prediction"], labelled[LABEL], strict=True)
     ]
     return sum(same) / len(same)
-
-
-def _equal(prediction: Any, label: Any) -> bool:
-    try:
-        return bool(prediction == label) or str(prediction) == str(label)
-    except (TypeError, ValueError):
-        return False
 
 
 def _share(flags: pd.Series) -> float | None:
