@@ -59,7 +59,7 @@ def test_july_2012_against_2011_flags_the_weather_and_the_demand(  # type: ignor
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["drift", "bikes@1", "nowhere.csv"], "no file nowhere.csv"),
+        (["drift", "bikes@1", "nowhere.csv"], "no such file or folder nowhere.csv"),
         (["drift", "bikes@1", "bikes@1", "--columns", "colour"], "no column 'colour'"),
         (["drift", "bikes@1", "bikes@1", "--method", "zscore"], "unknown drift test"),
         (["drift", "bikes@1", "bikes@1", "--report", "r.pdf"], ".html"),

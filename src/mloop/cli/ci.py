@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from mloop.cli import render
-from mloop.cli.data_schema import is_local
-from mloop.cli.state import State, state
-from mloop.data.validation import Report
-from mloop.errors import CHECKS_FAILED, InvalidArgument, NotFound
+from mloop.cli.data_schema import check_data
+from mloop.cli.state import state
+from mloop.errors import CHECKS_FAILED, InvalidArgument
 
 app = typer.Typer(
     help="Checks for a CI job: the data validates, and the candidate model passes its gates.",
@@ -69,7 +67,7 @@ def check(
     outcome: dict[str, object] = {}
     passed = True
     if data is not None:
-        report = _validate(st, data, dataset, reference)
+        report = check_data(st.data(), data, dataset=dataset, reference=reference)
         outcome["data"] = report.to_dict()
         passed &= report.passed
         if not as_json:
@@ -109,15 +107,3 @@ def check(
         render.print_json(st.console, {"passed": passed, **outcome})
     if not passed:
         raise typer.Exit(CHECKS_FAILED)
-
-
-def _validate(st: State, data: str, dataset: str | None, reference: str | None) -> Report:
-    client = st.data()
-    if is_local(data):
-        schema = None
-        if dataset is not None:
-            schema = client.schema(dataset)
-            if schema is None:
-                raise NotFound(f"dataset {dataset!r} has no schema: attach one first")
-        return client.validate(Path(data), schema=schema, reference=reference)
-    return client.validate(data, reference=reference)

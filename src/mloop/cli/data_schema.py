@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +13,9 @@ from rich.table import Table
 from mloop.cli import render
 from mloop.cli.state import state
 from mloop.data import Report, Schema
+from mloop.data.client import DataClient
 from mloop.data.profile import plural
-from mloop.data.tables import table_format
+from mloop.data.refs import is_local
 from mloop.data.validation import DEFAULT_THRESHOLDS, Thresholds
 from mloop.errors import CHECKS_FAILED, InvalidArgument, NotFound, PermissionDenied
 
@@ -141,24 +141,16 @@ def validate_command(
     Example: mloop data validate incoming/new.csv --dataset bikes
     """
     st = state(ctx)
-    data = st.data()
     schema = _read_schema(schema_file) if schema_file else None
     thresholds = Thresholds(null_jump=max_null_increase, min_row_ratio=min_row_ratio)
-    if is_local(target):
-        if schema is None and dataset is not None:
-            schema = data.schema(dataset)
-            if schema is None:
-                raise NotFound(f"dataset {dataset!r} has no schema: attach one first")
-        report = data.validate(
-            Path(target), schema=schema, reference=reference, thresholds=thresholds
-        )
-    else:
-        if dataset is not None:
-            raise InvalidArgument(
-                f"--dataset is for local data, and {target!r} names a version (it has no '/' "
-                "and no data suffix); write ./NAME for a local file or folder"
-            )
-        report = data.validate(target, schema=schema, reference=reference, thresholds=thresholds)
+    report = check_data(
+        st.data(),
+        target,
+        schema=schema,
+        reference=reference,
+        dataset=dataset,
+        thresholds=thresholds,
+    )
     if as_json:
         render.print_json(st.console, report.to_dict())
     else:
@@ -167,9 +159,30 @@ def validate_command(
         raise typer.Exit(CHECKS_FAILED)
 
 
-def is_local(target: str) -> bool:
-    """Local data has a path separator or a data suffix; anything else names a version."""
-    return "/" in target or os.sep in target or table_format(target) is not None
+def check_data(
+    data: DataClient,
+    target: str,
+    *,
+    schema: Schema | None = None,
+    reference: str | None = None,
+    dataset: str | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> Report:
+    """Validate local data (against ``dataset``'s schema) or a version (its own schema)."""
+    if is_local(target):
+        if schema is None and dataset is not None:
+            schema = data.schema(dataset)
+            if schema is None:
+                raise NotFound(f"dataset {dataset!r} has no schema: attach one first")
+        return data.validate(
+            Path(target), schema=schema, reference=reference, thresholds=thresholds
+        )
+    if dataset is not None:
+        raise InvalidArgument(
+            f"--dataset is for local data, and {target!r} names a version (it has no '/' "
+            "and no data suffix); write ./NAME for a local file or folder"
+        )
+    return data.validate(target, schema=schema, reference=reference, thresholds=thresholds)
 
 
 def _read_schema(file: str) -> Schema:

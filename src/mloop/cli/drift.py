@@ -11,6 +11,7 @@ from rich.table import Table
 
 from mloop.cli import render
 from mloop.cli.state import state
+from mloop.data.refs import is_local
 from mloop.errors import CHECKS_FAILED, InvalidArgument
 
 
@@ -58,7 +59,7 @@ def drift(
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise InvalidArgument(f"--report {report}: the report is an .html file")
-    if Path(reference).suffix.lower() in (".csv", ".parquet", ".pq"):
+    if is_local(reference):
         ref_label, ref_data = read_table(data, reference)
         ref_stats = None
     else:

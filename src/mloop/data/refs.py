@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
+from mloop.data.tables import table_format
 from mloop.errors import InvalidArgument
 from mloop.store import validate
 
@@ -51,3 +53,9 @@ def parse_ref(text: str) -> VersionRef:
         f"{text!r} names no version: after '@' give a number (bikes@3), 'latest', "
         f"or a digest prefix of at least {MIN_PREFIX} hex characters (bikes@3fa2c1)"
     )
+
+
+def is_local(target: str) -> bool:
+    """Whether ``target`` is local data rather than a version: it has a path separator or a
+    data suffix (``./bikes``, ``new.csv``); anything else names a version."""
+    return "/" in target or os.sep in target or table_format(target) is not None

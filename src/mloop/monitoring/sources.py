@@ -1,5 +1,5 @@
 """Where drift data comes from: dataset versions (with their stored reference statistics)
-or CSV/Parquet files."""
+or local tabular files."""
 
 from __future__ import annotations
 
@@ -10,23 +10,20 @@ import pandas as pd
 
 from mloop.blobs import Digest
 from mloop.data.client import DataClient
+from mloop.data.content import read_local
+from mloop.data.refs import is_local
 from mloop.errors import InvalidArgument, NotFound
 from mloop.monitoring.reference import Reference, build_reference
 from mloop.store import DatasetVersion
 
 REFERENCE_TAG = "mloop.drift.reference"
 """The dataset-version tag naming the blob of its drift reference statistics."""
-FILES = (".csv", ".parquet", ".pq")
 
 
 def read_table(data: DataClient, text: str) -> tuple[str, pd.DataFrame]:
-    """(label, rows) of a CSV/Parquet file path or a tabular dataset version."""
-    path = Path(text)
-    if path.suffix.lower() in FILES:
-        if not path.is_file():
-            raise NotFound(f"no file {path}")
-        frame = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
-        return str(path), frame
+    """(label, rows) of local tabular data (``./x.csv``, a Parquet file, ...) or a version."""
+    if is_local(text):
+        return text, read_local(Path(text)).to_pandas()
     version = data.version(text)
     return version.ref, _version_frame(data, version)
 
