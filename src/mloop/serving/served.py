@@ -65,8 +65,6 @@ class ServedModel:
         model = self.loaded
         signature = model.signature
         ready = frame if signature is None or checked else signature.enforce(frame)
-        if model.flavor == "python":  # user code may change its frame: give it its own
-            ready = ready.copy(deep=False)  # (copy-on-write: the caller's frame stays)
         predictions, proba = model.predictor.predict_both(ready)
         return Scores(np.asarray(predictions), proba)
 

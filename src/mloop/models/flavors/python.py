@@ -116,12 +116,12 @@ class PythonPredictor:
         self.has_proba = bool(options.get("has_proba"))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return one_d(self.model.predict(frame))
+        return one_d(self.model.predict(_own(frame)))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         if not self.has_proba:
             raise no_proba(class_name(self.model))
-        return np.asarray(self.model.predict_proba(frame))
+        return np.asarray(self.model.predict_proba(_own(frame)))
 
     def predict_both(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         return self.predict(frame), self.predict_proba(frame) if self.has_proba else None
@@ -132,6 +132,13 @@ class PythonPredictor:
             return None
         found = method(frame)
         return found if isinstance(found, pd.DataFrame) else None
+
+
+def _own(frame: pd.DataFrame) -> pd.DataFrame:
+    """The user's code gets a frame of its own: what it changes in place (``df["a"] *=
+    100``) stays out of the caller's frame, which the prediction log keeps. Copy-on-write
+    makes this a shallow copy."""
+    return frame.copy(deep=False)
 
 
 FLAVOR = PythonFlavor()
