@@ -27,7 +27,9 @@ app = typer.Typer(
 Executor = Annotated[
     str,
     typer.Option(
-        "--executor", "-x", help="local, subprocess, dask (a LocalCluster on 127.0.0.1) or tcp://HOST:PORT."
+        "--executor",
+        "-x",
+        help="local, subprocess, dask (a LocalCluster on 127.0.0.1) or tcp://HOST:PORT.",
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]

@@ -19,11 +19,11 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 
 from mloop.data.client import DataClient
+from mloop.data.refs import is_local
 from mloop.errors import Conflict, InvalidArgument, MloopError
 from mloop.models.load import load
 from mloop.models.refs import resolve_version
@@ -97,13 +97,14 @@ class Monitors:
         current = self.store.deployments.get(deployment, self.project).revision
         primary = resolve_version(self.store, current.primary[0].model, self.project)
         model = load(primary.package, client=self.client)
-        if Path(reference).suffix.lower() in (".csv", ".parquet", ".pq"):
+        if is_local(reference):
             raise InvalidArgument(
                 f"a monitor's reference is a dataset version (NAME@N), not a file: "
                 f"`mloop data add {reference} --name NAME` first"
             )
-        version_ref, frame = read_table(self._data(), reference)
-        version = self._data().version(version_ref)
+        data = DataClient(self.client)
+        version_ref, frame = read_table(data, reference)
+        version = data.version(version_ref)
         baseline = build_baseline(
             frame, model, target=target, columns=list(columns) if columns else None
         )
@@ -135,9 +136,6 @@ class Monitors:
             self.project,
         )
 
-    def _data(self) -> DataClient:
-        return DataClient(self.client)
-
     def get(self, name: str) -> Monitor:
         return self.store.monitors.get(name, self.project)
 
@@ -153,7 +151,11 @@ class Monitors:
         settings = Settings.from_json(monitor.settings)
         baseline = Baseline.load(self.client, settings.baseline)
         spec = parse_window(monitor.window)
-        done = {r.window_index for r in self.store.monitors.results(name, self.project)}
+        results = self.store.monitors.results(name, self.project)
+        done = {r.window_index for r in results}
+        state = _RunState(
+            [entry for r in results if (entry := _history(r)) is not None], self._last_event(name)
+        )
         settle = SETTLE.total_seconds() if spec.seconds is not None else 0.0  # rows: in the log
         wait = int((settle + settings.label_delay) * 1000)
         limit = now_ms() - wait
@@ -162,7 +164,9 @@ class Monitors:
         created = []
         for index, rows in self._windows(monitor, spec, done, limit):
             try:
-                result = self._record(monitor, settings, baseline, index, rows)
+                result = self._record(
+                    monitor, settings, baseline, index=index, rows=rows, state=state
+                )
             except MloopError:
                 raise
             except Exception as exc:  # one window's data must not block the ones after it
@@ -218,13 +222,15 @@ class Monitors:
         monitor: Monitor,
         settings: Settings,
         baseline: Baseline,
+        *,
         index: int,
         rows: pd.DataFrame,
+        state: _RunState,
     ) -> MonitorResult | None:
         window = evaluate_window(rows, baseline, settings)
         start, end = _times(rows)
         where = f"monitor {monitor.name}, window {_label(start)}"
-        report = self._report(monitor, baseline, window, start)
+        report = self._report(monitor, baseline, window, start, state.history)
         try:
             result = self.store.monitors.add_result(
                 monitor.name,
@@ -244,24 +250,27 @@ class Monitors:
             )
         except Conflict:  # another run computed this window meanwhile
             return None
-        self._alert(monitor, settings, result)
+        if window.drift is not None:
+            state.history.append((start, window.drift, window.performance))
+        self._alert(monitor, settings, result, state)
         return result
 
+    def _last_event(self, name: str) -> int:
+        found = self.store.monitors.events(name, project=self.project)
+        return found[-1].id if found else 0
+
     def _report(
-        self, monitor: Monitor, baseline: Baseline, window: WindowResult, start: int
+        self,
+        monitor: Monitor,
+        baseline: Baseline,
+        window: WindowResult,
+        start: int,
+        history: list[tuple[int, DriftResult, float | None]],
     ) -> str | None:
         if window.drift is None:
             return None
-        history = [
-            (
-                _label(r.window_start),
-                DriftResult.from_dict(json.loads(r.result)["drift"]),
-                json.loads(r.result)["performance"]["value"],
-            )
-            for r in self.store.monitors.results(monitor.name, self.project)
-            if json.loads(r.result)["drift"] is not None and r.window_start < start
-        ]
-        history.append((_label(start), window.drift, window.performance))
+        timeline = [(_label(t), drift, value) for t, drift, value in history if t < start]
+        timeline.append((_label(start), window.drift, window.performance))
         html = drift_report_html(
             window.drift,
             baseline.features,
@@ -269,17 +278,17 @@ class Monitors:
             title=f"monitor {monitor.name}: window {_label(start)}",
             subtitle=f"deployment {monitor.deployment} against {monitor.reference}, "
             f"{window.drift.rows:,} rows",
-            timeline=timeline_from(history, baseline.metric, baseline.performance),
+            timeline=timeline_from(timeline, baseline.metric, baseline.performance),
         )
         return self.client.blobs.put_bytes(html.encode()).hex
 
-    def _alert(self, monitor: Monitor, settings: Settings, result: MonitorResult) -> None:
-        events = [
-            e
-            for e in self.store.monitors.events(monitor.name, project=self.project)
-            if e.result_id == result.id
-        ]
-        for event in events:
+    def _alert(
+        self, monitor: Monitor, settings: Settings, result: MonitorResult, state: _RunState
+    ) -> None:
+        new = self.store.monitors.events(monitor.name, after=state.last_event, project=self.project)
+        if new:
+            state.last_event = new[-1].id
+        for event in (e for e in new if e.result_id == result.id):
             logger.warning("mloop %s: %s", event.kind, event.message)
             if settings.webhook:
                 alerts.send(
@@ -296,6 +305,22 @@ class Monitors:
                     },
                     secret_env=settings.webhook_secret_env,
                 )
+
+
+@dataclass(slots=True)
+class _RunState:
+    """What one run carries from window to window instead of reading it again: the
+    drift timeline so far (for the reports) and the last event it has seen."""
+
+    history: list[tuple[int, DriftResult, float | None]]
+    last_event: int
+
+
+def _history(result: MonitorResult) -> tuple[int, DriftResult, float | None] | None:
+    data = json.loads(result.result)
+    if data["drift"] is None:
+        return None
+    return result.window_start, DriftResult.from_dict(data["drift"]), data["performance"]["value"]
 
 
 def _check_settings(

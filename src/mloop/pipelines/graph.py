@@ -85,19 +85,6 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     output: Any = None
 
-    def node(self, name: str) -> Node:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
-
-    def downstream(self, name: str) -> set[str]:
-        found: set[str] = set()
-        for node in self.nodes:
-            if name in node.upstream or found & set(node.upstream):
-                found.add(node.name)
-        return found
-
 
 class Tracer:
     def __init__(self) -> None:

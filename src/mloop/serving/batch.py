@@ -18,11 +18,9 @@ from typing import Any
 import pandas as pd
 
 from mloop.errors import InvalidArgument, NotFound
-from mloop.models.load import load
-from mloop.models.refs import is_model_uri, resolve_version
-from mloop.models.uris import is_stored_uri, resolve_package
 from mloop.serving.predlog import Entry, PredictionLog
 from mloop.serving.served import ServedModel
+from mloop.serving.source import load_model
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
 
@@ -53,7 +51,7 @@ def score_file(
     """Score ``source`` (CSV or Parquet) with ``model_uri`` into ``output`` (CSV or Parquet)."""
     source, output = Path(source), Path(output)
     _check_paths(source, output, chunk_rows)
-    served = _served(client, model_uri)
+    served = load_model(client, model_uri)
     total = _count_rows(source)
     sink = _Sink(output)
     plog = PredictionLog(client) if log else None
@@ -99,23 +97,6 @@ def _check_paths(source: Path, output: Path, chunk_rows: int) -> None:
         raise InvalidArgument("the output would overwrite the input: name another file")
     if chunk_rows < 1:
         raise InvalidArgument("--chunk-rows must be at least 1")
-
-
-def _served(client: Client, uri: str) -> ServedModel:
-    if is_model_uri(uri):
-        version = resolve_version(client.store, uri)
-        return ServedModel(
-            version.uri,
-            version.package,
-            load(version.package, client=client),
-            version_id=version.id,
-            name=version.model,
-            version=version.version,
-        )
-    if not is_stored_uri(uri):
-        raise InvalidArgument(f"{uri!r}: batch scoring takes models:/..., runs:/... or a digest")
-    digest = resolve_package(client, uri).hex
-    return ServedModel(uri, digest, load(digest, client=client))
 
 
 def _count_rows(source: Path) -> int | None:

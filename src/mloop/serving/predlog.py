@@ -85,8 +85,6 @@ class PredictionLog:
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
-    written: int = 0
-    """Rows written to segments so far."""
 
     def append(self, entry: Entry) -> None:
         with self._lock:
@@ -159,7 +157,6 @@ class PredictionLog:
                 with self._lock:  # back ahead of newer rows, for the next flush
                     self._entries[:0] = failed
                     self._rows += sum(entry.rows for entry in failed)
-            self.written += done
             if error is not None:
                 raise error
             return done

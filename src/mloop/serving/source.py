@@ -121,6 +121,18 @@ def build(
     return Routing(tuple(primary), shadow, target.deployment, target.revision)
 
 
+def load_model(client: Client, text: str, max_rows: int = 10_000) -> ServedModel:
+    """The one model ``text`` names (a model URI, a digest or a package folder), loaded
+    as a server would, for scoring outside a server."""
+    source = Source(text)
+    if not source.is_model:
+        raise InvalidArgument(
+            f"{text!r} names no model: use models:/NAME@ALIAS, models:/NAME/N, runs:/RUN/PATH, "
+            "a package digest or a package folder"
+        )
+    return _load(client, source.resolve(client).slots[0], max_rows)
+
+
 def _load(client: Client, slot: Slot, max_rows: int) -> ServedModel:
     if slot.package:
         model = load(slot.package, client=client)
