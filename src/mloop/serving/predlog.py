@@ -224,13 +224,25 @@ def segment_table(group: Sequence[Entry]) -> Any:
         "time": pa.array(times, pa.timestamp("ms", tz="UTC")),
         "latency_ms": pa.array(latencies, pa.float64()),
     }
-    inputs = pd.concat([entry.inputs for entry in group], ignore_index=True)
-    for name in inputs.columns:
-        columns[f"input.{name}"] = _arrow(inputs[name])
+    for name, values in _inputs(group).items():
+        columns[f"input.{name}"] = _arrow(values)
     _outputs(columns, "output", [entry.scores for entry in group], group[0].served.classes)
     if any(entry.shadow is not None for entry in group):
         _shadow(columns, group)
     return pa.table(columns)
+
+
+def _inputs(group: Sequence[Entry]) -> dict[str, Any]:
+    """Each input column over the group. A server's batches of float inputs are single
+    NumPy blocks: they are stacked in one step (concatenating thousands of one-row
+    DataFrames took seconds of the scoring threads' time at every flush)."""
+    first = group[0].inputs.columns
+    blocks = [entry.inputs.to_numpy() for entry in group if entry.inputs.columns.equals(first)]
+    if len(blocks) == len(group) and all(block.dtype.kind == "f" for block in blocks):
+        stacked = np.vstack(blocks)
+        return {str(name): stacked[:, j] for j, name in enumerate(first)}
+    frame = pd.concat([entry.inputs for entry in group], ignore_index=True)
+    return {str(name): frame[name] for name in frame.columns}
 
 
 def _outputs(
