@@ -1,4 +1,6 @@
-"""Benchmark: the scoring server under single-row requests, with prediction logging on and off.
+"""Benchmark: the scoring server under single-row requests, with prediction logging on and
+off, each ``--repeat`` times (alternating, medians reported: this machine's speed drifts
+by a third from minute to minute).
 
 A scikit-learn GradientBoostingClassifier (default settings) is trained on the
 breast-cancer data, logged, registered and served with ``mloop serve`` (one process,
@@ -16,7 +18,7 @@ Reference figures on the same 2-core machine and model: ``mlflow models serve``
 (MLflow 3.17) about 130 req/s at c=1 (p50 7.5 ms) and 96 req/s at c=8; BentoML 1.4
 about 440 req/s at c=1 (p50 2.1 ms) and 410 at c=8.
 
-    python bench/serving.py [--seconds 10]
+    python bench/serving.py [--seconds 10] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,9 +115,22 @@ def _wait_ready(port: int) -> None:
     raise SystemExit("the server did not get ready within 60 s")
 
 
+def _median(runs: list[dict[str, object]]) -> dict[str, object]:
+    """Per concurrency, the median of each figure over the runs."""
+    out: dict[str, object] = {}
+    for level in ("c1", "c8"):
+        found = [run[level] for run in runs]
+        out[level] = {
+            key: statistics.median(float(f[key]) for f in found)  # type: ignore[index]
+            for key in found[0]  # type: ignore[union-attr]
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="servers started per setting")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mloop-bench-serving-") as tmp:
         folder = Path(tmp)
@@ -123,8 +139,11 @@ def main() -> None:
             [sys.executable, "-m", "mloop", "init"], check=True, stdout=subprocess.DEVNULL
         )
         body, raw_ms = _prepare(folder)
-        on = _measure(folder, body, args.seconds, log=True)
-        off = _measure(folder, body, args.seconds, log=False)
+        runs: dict[bool, list[dict[str, object]]] = {True: [], False: []}
+        for _ in range(args.repeat):  # alternate, so both see the same machine
+            for log in (True, False):
+                runs[log].append(_measure(folder, body, args.seconds, log=log))
+        on, off = _median(runs[True]), _median(runs[False])
     cost = 1 - on["c8"]["rps"] / off["c8"]["rps"]  # type: ignore[index]
     print(
         json.dumps(
