@@ -14,6 +14,7 @@ from rich.table import Table
 from mloop.cli import render
 from mloop.cli.state import State, state
 from mloop.errors import CHECKS_FAILED, InvalidArgument, NotFound
+from mloop.registry.times import parse_duration
 
 if TYPE_CHECKING:
     from mloop.monitoring.monitors import Monitors
@@ -97,7 +98,7 @@ def create(
         thresholds=_thresholds(threshold),
         decay_threshold=decay_threshold,
         webhook=webhook,
-        label_delay=render.parse_duration(label_delay),
+        label_delay=parse_duration(label_delay),
     )
     if as_json:
         render.print_json(st.console, monitor)

@@ -12,6 +12,7 @@ from rich.table import Table
 from mloop.cli import render
 from mloop.cli.state import state
 from mloop.errors import InvalidArgument
+from mloop.registry.times import parse_duration
 
 app = typer.Typer(
     help="Read the prediction log that `mloop serve` writes: traffic, latency and labels.",
@@ -44,7 +45,7 @@ def show(
     from mloop.serving.summary import summarise
 
     st = state(ctx)
-    back = render.parse_duration(since)
+    back = parse_duration(since)
     if export is not None and export.suffix.lower() not in (".csv", ".parquet"):
         raise InvalidArgument(f"--export {export}: use a .csv or .parquet file")
     rows = predictions(deployment, back if back.total_seconds() else None, client=st.client())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import fields, is_dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -34,25 +34,6 @@ def duration(run: Run) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
-
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``2h``, ``1d`` or ``0``."""
-    text = text.strip().lower()
-    if text == "0":
-        return timedelta(0)
-    try:
-        amount, unit = float(text[:-1]), _UNITS[text[-1]]
-    except (KeyError, ValueError, IndexError):
-        raise InvalidArgument(
-            f"{text!r} is not a duration: use e.g. 90s, 30m, 2h, 1d or 0"
-        ) from None
-    if not 0 <= amount * unit <= 100 * 365 * 86400:  # also refuses nan and inf
-        raise InvalidArgument(f"duration {text!r} must be between 0 and 100 years")
-    return timedelta(seconds=amount * unit)
 
 
 def number(value: float) -> str:

@@ -11,6 +11,7 @@ from mloop import workspace as ws
 from mloop.cli import render
 from mloop.cli.state import state
 from mloop.config import normalise_uri, resolve_settings
+from mloop.registry.times import parse_duration
 from mloop.store import upgrade_store
 
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
@@ -81,7 +82,7 @@ def gc(
              mloop gc --delete   (removes it)
     """
     st = state(ctx)
-    report = st.client().garbage_collect(delete=delete, min_age=render.parse_duration(min_age))
+    report = st.client().garbage_collect(delete=delete, min_age=parse_duration(min_age))
     if as_json:
         render.print_json(st.console, report)
         return
