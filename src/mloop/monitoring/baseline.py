@@ -87,7 +87,7 @@ def build_baseline(
             f"{', '.join(map(str, frame.columns))})"
         )
     inputs = frame[features]
-    predictions = np.asarray(model.predict(frame))
+    predictions = np.asarray(model.predict(inputs))
     task = CLASSIFICATION if model.classes is not None else REGRESSION
     performance = None
     if target is not None:  # rows without a target say nothing about performance
