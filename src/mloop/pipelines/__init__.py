@@ -33,12 +33,13 @@ from mloop.pipelines.pipeline import (
 )
 from mloop.pipelines.step import Step, step
 from mloop.pipelines.sweep import SweepResult, log, sweep
-from mloop.pipelines.values import UnsupportedOutput
+from mloop.pipelines.values import Model, UnsupportedOutput
 
 __all__ = [
     "DaskExecutor",
     "DefinitionError",
     "LocalExecutor",
+    "Model",
     "Pipeline",
     "PipelineFailed",
     "PipelineResult",

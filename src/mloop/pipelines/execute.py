@@ -16,7 +16,7 @@ from mloop.pipelines.values import UnsupportedOutput, load_value, store_value
 from mloop.store import NewStepRun, RunStatus, StepRun, StepStatus
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
-from mloop.tracking.fluent import client_for
+from mloop.tracking.fluent import activated, client_for
 
 EXPERIMENT = "pipelines"
 PIPELINE_TAG = "mloop.pipeline.run"
@@ -83,7 +83,8 @@ def run_task(task: StepTask, upstream: dict[str, dict[str, str]]) -> dict[str, s
     error = ""
     for attempt in range(1, task.step.retries + 2):
         try:
-            value = task.step.fn(**args)
+            with activated(client, run):
+                value = task.step.fn(**args)
         except Exception:
             error = traceback.format_exc()
             continue

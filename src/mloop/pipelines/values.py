@@ -7,6 +7,8 @@ same value gives the same digest on any executor.
 | ``array`` | NumPy arrays | ``.npy`` |
 | ``json`` | None, booleans, numbers, text, and lists and dicts of them | JSON, keys sorted |
 | ``model`` | what ``mloop.models.log`` packages | a model package, read back as a ``LoadedModel`` |
+
+Wrap a model in :class:`Model` to give an input example, so its package gets a signature.
 | ``dataset`` | a ``DatasetVersion`` | its reference, ``NAME@N`` |
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +36,16 @@ SUPPORTED = (
 
 class UnsupportedOutput(InvalidArgument):
     """A step returned a value that cannot be stored."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """A step's model output with a few input rows, from which its package gets a
+    signature (so a server checks requests and types columns as in training):
+    ``return mloop.pipelines.Model(fitted, input_example=X.head())``."""
+
+    model: Any
+    input_example: Any = None
 
 
 def store_value(client: Client, value: Any, run_id: str | None, step: str) -> dict[str, str]:
@@ -66,10 +79,12 @@ def _model(client: Client, value: Any, run_id: str | None, step: str) -> dict[st
     from mloop.models.flavors import names
     from mloop.models.log import log_model
 
+    example = value.input_example if isinstance(value, Model) else None
+    value = value.model if isinstance(value, Model) else value
     if run_id is None or (callable(value) and not hasattr(value, "predict")):
         raise UnsupportedOutput(f"step {step} returned a {type(value).__name__}: {SUPPORTED}")
     try:
-        info = log_model(client, run_id, value, "output")
+        info = log_model(client, run_id, value, "output", input_example=example)
     except InvalidArgument as exc:
         raise UnsupportedOutput(
             f"step {step} returned a {type(value).__name__}, which is not {SUPPORTED} "

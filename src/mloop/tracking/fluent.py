@@ -11,14 +11,15 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
 from mloop.config import resolve_settings
 from mloop.errors import InvalidArgument
-from mloop.store.entities import ArtifactEntry, Experiment, RunStatus
+from mloop.store.entities import ArtifactEntry, Experiment, Run, RunStatus
 from mloop.tracking import signals
 from mloop.tracking.active import ActiveRun
 from mloop.tracking.client import Client
@@ -60,6 +61,19 @@ def start_run(
     signals.install()
     _open[run.id] = (active, _active.set(active))
     return active
+
+
+@contextmanager
+def activated(client: Client, run: Run) -> Iterator[ActiveRun]:
+    """Make an existing run the active one for a block, without ending it (a pipeline
+    step's code logs to its step run and reads data through its client)."""
+    active = ActiveRun(client, run)
+    token = _active.set(active)
+    try:
+        yield active
+    finally:
+        _active.reset(token)
+        active.flush()
 
 
 def active_run() -> ActiveRun | None:
