@@ -564,3 +564,87 @@ class StepRun:
     ended_at: int
     error: str | None
     reused_from: int | None
+
+
+class JobState(StrEnum):
+    """Where an automation job is: the states a trigger's run goes through."""
+
+    SKIPPED = "skipped"
+    """Triggered while another run of the policy was active or cooling down."""
+    QUEUED = "queued"
+    TRAINED = "trained"
+    """The pipeline ran and its model is registered as the candidate."""
+    GATED = "gated"
+    """The candidate passed its gate."""
+    ROLLING = "rolling"
+    """The candidate is in shadow or canary."""
+    WATCHING = "watching"
+    """Promoted; its guards are still watched."""
+    PROMOTED = "promoted"
+    GATED_OUT = "gated_out"
+    ROLLED_BACK = "rolled_back"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        return self in _ACTIVE
+
+
+_ACTIVE = frozenset(
+    {JobState.QUEUED, JobState.TRAINED, JobState.GATED, JobState.ROLLING, JobState.WATCHING}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A run of a policy, opened by one trigger event; ``dedupe`` names that event so it
+    opens at most one job, whatever agent sees it and however often."""
+
+    policy: str
+    trigger: str
+    """The trigger's key: ``drift:bikes-watch``, ``schedule:0 3 * * 1``, ``manual``."""
+    dedupe: str
+    state: JobState
+    data: str
+    """JSON text: what the job has decided so far (params, candidate, rollout stage)."""
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    policy: str
+    trigger: str
+    dedupe: str
+    state: JobState
+    data: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAutomationEvent:
+    """One decision of the automation, with its reason (``message``), kept forever."""
+
+    policy: str
+    kind: str
+    """``armed``, ``triggered``, ``skipped``, ``trained``, ``gate_passed``, ``gated_out``,
+    ``canary``, ``shadow``, ``promoted``, ``rolled_back``, ``failed``, ``done``."""
+    message: str
+    details: str
+    """JSON text."""
+    user: str
+    created_at: int
+    job_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationEvent:
+    id: int
+    policy: str
+    job_id: int | None
+    kind: str
+    message: str
+    details: str
+    user: str
+    created_at: int

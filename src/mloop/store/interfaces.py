@@ -15,11 +15,14 @@ from mloop.store.entities import (
     AliasAction,
     AliasEvent,
     ArtifactEntry,
+    AutomationEvent,
     Dataset,
     DatasetVersion,
     Deployment,
     Evaluation,
     Experiment,
+    Job,
+    JobState,
     Label,
     MetricPoint,
     ModelVersion,
@@ -27,7 +30,9 @@ from mloop.store.entities import (
     Monitor,
     MonitorEvent,
     MonitorResult,
+    NewAutomationEvent,
     NewEvaluation,
+    NewJob,
     NewModelVersion,
     NewMonitor,
     NewMonitorEvent,
@@ -405,6 +410,76 @@ class PipelineStore(Protocol):
     def blob_references(self) -> tuple[set[str], set[str]]: ...
 
 
+class AutomationStore(Protocol):
+    """The automation's jobs (one per trigger event), trigger cursors and its
+    append-only decision log. Every state change is written with its event, atomically."""
+
+    def arm(
+        self,
+        policy: str,
+        trigger: str,
+        cursor: str,
+        event: NewAutomationEvent,
+        project: str = "default",
+    ) -> bool:
+        """Record where ``trigger`` starts counting (once); False when it was armed already."""
+        ...
+
+    def cursors(self, policy: str, project: str = "default") -> dict[str, str]:
+        """Each armed trigger's starting point."""
+        ...
+
+    def move_cursor(
+        self, policy: str, trigger: str, old: str, new: str, project: str = "default"
+    ) -> bool:
+        """Move a trigger's cursor from ``old``; False when it is no longer ``old``."""
+        ...
+
+    def open_job(
+        self,
+        new: NewJob,
+        event: NewAutomationEvent,
+        cursor: tuple[str, str] | None = None,
+        project: str = "default",
+    ) -> Job | None:
+        """Open the job of one trigger event with its event, moving the trigger's cursor
+        from ``cursor[0]`` to ``cursor[1]``; None (and nothing written) when that event
+        (``new.dedupe``) opened a job already or the cursor moved meanwhile."""
+        ...
+
+    def advance(
+        self,
+        job_id: int,
+        expected: JobState,
+        state: JobState,
+        data: str,
+        events: Sequence[NewAutomationEvent],
+    ) -> Job:
+        """Move a job on from ``expected`` with its events; Conflict when it moved meanwhile."""
+        ...
+
+    def job(self, job_id: int) -> Job: ...
+
+    def jobs(
+        self, policy: str | None = None, *, active: bool = False, project: str = "default"
+    ) -> list[Job]:
+        """Jobs oldest first (only those not finished with ``active``)."""
+        ...
+
+    def record(self, event: NewAutomationEvent, project: str = "default") -> AutomationEvent: ...
+
+    def events(
+        self,
+        policy: str | None = None,
+        *,
+        after: int = 0,
+        job_id: int | None = None,
+        project: str = "default",
+    ) -> list[AutomationEvent]:
+        """Decisions with an id above ``after``, oldest first."""
+        ...
+
+
 class Store(Protocol):
     """A metadata store: its aggregates, and the lifetime of its connections."""
 
@@ -434,5 +509,8 @@ class Store(Protocol):
 
     @property
     def pipelines(self) -> PipelineStore: ...
+
+    @property
+    def automation(self) -> AutomationStore: ...
 
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.store.sql import migrate
+from mloop.store.sql.automation import SqlAutomationStore
 from mloop.store.sql.datasets import SqlDatasetStore
 from mloop.store.sql.deployments import SqlDeploymentStore
 from mloop.store.sql.engine import create_engine
@@ -36,6 +37,7 @@ class SqlStore:
         self._predictions = SqlPredictionStore(engine)
         self._monitors = SqlMonitorStore(engine)
         self._pipelines = SqlPipelineStore(engine)
+        self._automation = SqlAutomationStore(engine)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -72,6 +74,10 @@ class SqlStore:
     @property
     def pipelines(self) -> SqlPipelineStore:
         return self._pipelines
+
+    @property
+    def automation(self) -> SqlAutomationStore:
+        return self._automation
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from mloop.store.validate import KEY_LENGTH
 
-SCHEMA_HEAD = "0007"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+SCHEMA_HEAD = "0008"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 VERSION_TABLE = "mloop_schema_version"
 
 # SQLite aliases only "INTEGER PRIMARY KEY" to the rowid, which makes appends cheap.
@@ -393,4 +393,45 @@ step_runs = sa.Table(
     sa.Column("reused_from", sa.BigInteger),
     sa.UniqueConstraint("pipeline_run_id", "node"),
     sa.Index("ix_step_runs_cache_key", "cache_key", "status"),
+)
+
+automation_jobs = sa.Table(
+    "automation_jobs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("policy", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("trigger", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("dedupe", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("project_id", "policy", "dedupe"),
+    sa.Index("ix_automation_jobs_state", "project_id", "state"),
+)
+
+automation_cursors = sa.Table(
+    "automation_cursors",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("policy", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("trigger", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("cursor", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+automation_events = sa.Table(
+    "automation_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+    sa.Column("policy", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("job_id", sa.BigInteger, sa.ForeignKey("automation_jobs.id")),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_automation_events_policy", "project_id", "policy", "id"),
 )

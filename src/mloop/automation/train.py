@@ -1,0 +1,139 @@
+"""A job's first two steps: run the policy's pipeline and register its model, then
+judge the candidate at the gate (data validation, then evaluation against the champion)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mloop.automation.context import Context, Decision
+from mloop.data.client import DataClient
+from mloop.errors import InvalidArgument, MloopError, NotFound
+from mloop.pipelines import PipelineFailed, PipelineResult, load_pipeline
+from mloop.registry import Registry
+from mloop.registry.client import CHAMPION
+from mloop.store import Job, JobState, ModelVersion, StepStatus
+
+POLICY_TAG = "mloop.policy"
+JOB_TAG = "mloop.job"
+
+
+def train(ctx: Context, job: Job, data: dict[str, Any]) -> Decision:
+    """Run the pipeline (finished steps of an interrupted attempt come from the cache)
+    and register what it returned as the next version of the policy's model."""
+    policy = ctx.policy
+    registry = Registry(ctx.client, ctx.project)
+    version = _registered(registry, policy.model, job.id)
+    if version is None:
+        try:
+            result = load_pipeline(policy.pipeline).run(
+                data["params"], client=ctx.client, project=ctx.project
+            )
+        except PipelineFailed as exc:
+            return _failed(
+                ctx, data, f"pipeline {policy.pipeline} failed at step {exc.node}: {exc}"
+            )
+        except MloopError as exc:
+            return _failed(ctx, data, f"pipeline {policy.pipeline} could not run: {exc}")
+        source = _model_source(ctx, result)
+        if source is None:
+            kind = result.outputs.get(_output_node(result), {}).get("kind", "nothing")
+            return _failed(ctx, data, f"pipeline {policy.pipeline} returned {kind}, not a model")
+        version = registry.register(
+            source, policy.model, tags={POLICY_TAG: policy.name, JOB_TAG: str(job.id)}
+        )
+        data["pipeline_run"] = result.run.id
+    data["candidate"] = version.uri
+    message = f"trained {version.uri}" + (
+        f" with pipeline run {data['pipeline_run'][:12]}" if "pipeline_run" in data else ""
+    )
+    return Decision(JobState.TRAINED, data, [ctx.event("trained", message, candidate=version.uri)])
+
+
+def gate(ctx: Context, data: dict[str, Any]) -> Decision:
+    """Validate the gate's data, then evaluate the candidate against the champion."""
+    from mloop.evaluation.record import evaluate
+
+    spec = ctx.policy.gate
+    champion = champion_uri(ctx)
+    data["champion"] = champion
+    if spec is None:
+        event = ctx.event("gate_passed", "no gate declared: the candidate goes on")
+        return Decision(JobState.GATED, data, [event])
+    version = data["gate_data"]
+    problems = _validate(ctx, version) if spec.validate else []
+    if problems:
+        reason = f"data {version} failed validation: " + "; ".join(problems[:3])
+        return Decision(JobState.GATED_OUT, data, [ctx.event("gated_out", reason, data=version)])
+    try:
+        result = evaluate(
+            data["candidate"],
+            version,
+            target=spec.target,
+            task=spec.task,
+            baseline=champion,
+            sensitive=spec.sensitive,
+            gates=list(spec.rules) or None,
+            importance=False,
+            client=ctx.client,
+        )
+    except MloopError as exc:
+        return _failed(ctx, data, f"the gate could not evaluate {data['candidate']}: {exc}")
+    data["evaluation"] = result.record.id
+    against = f" against {champion}" if champion else " (no champion yet)"
+    head = f"{data['candidate']} on {version}{against}"
+    summary = f"{head}: {result.summary()}"
+    details = {"evaluation": result.record.id, "reasons": result.reasons}
+    if not result.passed:
+        reasons = "; ".join(result.reasons) or "a gate failed"
+        event = ctx.event("gated_out", f"{head}: {reasons}", **details)
+        return Decision(JobState.GATED_OUT, data, [event])
+    return Decision(JobState.GATED, data, [ctx.event("gate_passed", summary, **details)])
+
+
+def champion_uri(ctx: Context) -> str | None:
+    """The champion's version URI (``models:/NAME/N``), None when there is none."""
+    try:
+        return Registry(ctx.client, ctx.project).version(f"{ctx.policy.model}@{CHAMPION}").uri
+    except (NotFound, InvalidArgument):
+        return None
+
+
+def _validate(ctx: Context, version: str) -> list[str]:
+    data = DataClient(ctx.client)
+    try:
+        if data.schema(data.version(version).dataset) is None:
+            return []  # nothing declared to check against
+        report = data.validate(version)
+    finally:
+        data.close()
+    return [anomaly.message for anomaly in report.errors]
+
+
+def _registered(registry: Registry, model: str, job_id: int) -> ModelVersion | None:
+    """The version an interrupted attempt of this job registered already."""
+    try:
+        versions = registry.versions(model)
+    except NotFound:
+        return None
+    return next((v for v in versions if v.tags.get(JOB_TAG) == str(job_id)), None)
+
+
+def _output_node(result: PipelineResult) -> str:
+    output = result.graph.output
+    return str(getattr(output, "node", ""))
+
+
+def _model_source(ctx: Context, result: PipelineResult) -> str | None:
+    node = _output_node(result)
+    if result.outputs.get(node, {}).get("kind") != "model":
+        return None
+    step = next(s for s in result.steps if s.node == node)
+    run_id = step.run_id
+    if step.status is StepStatus.REUSED:
+        original = ctx.client.store.pipelines.cached(step.cache_key)
+        run_id = original.run_id if original is not None else None
+    return None if run_id is None else f"runs:/{run_id}/output"
+
+
+def _failed(ctx: Context, data: dict[str, Any], reason: str) -> Decision:
+    return Decision(JobState.FAILED, data, [ctx.event("failed", reason)])

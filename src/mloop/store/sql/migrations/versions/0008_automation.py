@@ -1,0 +1,64 @@
+"""The automation: jobs (one per trigger event), trigger cursors, and the decision log.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+KEY = 250
+
+
+def upgrade() -> None:
+    op.create_table(
+        "automation_jobs",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column("policy", sa.String(KEY), nullable=False),
+        sa.Column("trigger", sa.String(KEY), nullable=False),
+        sa.Column("dedupe", sa.String(KEY), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+        sa.UniqueConstraint("project_id", "policy", "dedupe"),
+    )
+    op.create_index("ix_automation_jobs_state", "automation_jobs", ["project_id", "state"])
+    op.create_table(
+        "automation_cursors",
+        sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), primary_key=True),
+        sa.Column("policy", sa.String(KEY), primary_key=True),
+        sa.Column("trigger", sa.String(KEY), primary_key=True),
+        sa.Column("cursor", sa.String(KEY), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "automation_events",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
+        sa.Column("policy", sa.String(KEY), nullable=False),
+        sa.Column("job_id", sa.BigInteger, sa.ForeignKey("automation_jobs.id")),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("details", sa.Text, nullable=False),
+        sa.Column("user_name", sa.String(KEY), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+    )
+    op.create_index(
+        "ix_automation_events_policy", "automation_events", ["project_id", "policy", "id"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("automation_events")
+    op.drop_table("automation_cursors")
+    op.drop_table("automation_jobs")

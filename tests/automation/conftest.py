@@ -1,0 +1,66 @@
+"""A registered champion trained by the retraining pipeline, served by a deployment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from autoflows import cancer, retrain
+from mloop.automation import Agent, Gate, Policy, Rollout, Trigger
+from mloop.data.client import DataClient
+from mloop.registry import Registry
+from mloop.serving.deployments import Deployments
+from mloop.tracking.client import Client
+
+
+@dataclass
+class Loop:
+    client: Client
+    frame: pd.DataFrame
+    registry: Registry
+    deployments: Deployments
+
+    def policy(self, **changes: Any) -> Policy:
+        base = Policy(
+            "cancer-retrain",
+            pipeline="autoflows:retrain",
+            model="cancer",
+            deployment="cancer-api",
+            params={"data": "cancer@latest"},
+            triggers=(Trigger.new_data("cancer"),),
+            gate=Gate(
+                "cancer-holdout@latest", "target", "classification", rules=("accuracy>=-0.05",)
+            ),
+            rollout=Rollout("direct"),
+        )
+        return replace(base, **changes)
+
+    def agent(self, *policies: Policy) -> Agent:
+        found = Agent(self.client, policies or [self.policy()])
+        found.check()
+        return found
+
+    def kinds(self, policy: str = "cancer-retrain") -> list[str]:
+        return [e.kind for e in self.client.store.automation.events(policy)]
+
+    def champion(self) -> int:
+        return self.registry.version("cancer@champion").version
+
+
+@pytest.fixture
+def loop(client: Client) -> Loop:
+    frame = cancer()
+    data = DataClient(client)
+    data.add(frame.iloc[:400], "cancer")
+    data.add(frame.iloc[400:], "cancer-holdout")
+    result = retrain.run({"data": "cancer@1"}, client=client)
+    step = next(s for s in result.steps if s.node == "fit")
+    registry = Registry(client)
+    registry.register(f"runs:/{step.run_id}/output", "cancer")
+    registry.promote("cancer/1")
+    deployments = Deployments(client)
+    deployments.create("cancer-api", "models:/cancer@champion")
+    return Loop(client, frame, registry, deployments)

@@ -1,0 +1,122 @@
+"""Rollouts through a real scoring server: a canary that breaches a guard is rolled back
+while clients keep sending requests, none of which fails; a good one is promoted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+
+from autoflows import FEATURES, noise
+from mloop.automation import Agent, Rollout
+from mloop.data.client import DataClient
+from mloop.store import JobState
+from servers import Running, serving
+
+from .conftest import Loop
+
+pytestmark = pytest.mark.parametrize("store_uri", ["sqlite"], indirect=True)
+
+
+@dataclass
+class Traffic:
+    answered: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def traffic(server: Running, loop: Loop) -> Iterator[Traffic]:
+    """Two clients sending rows (5 per request) and posting their labels, until stopped."""
+    seen = Traffic()
+    rows = loop.frame.iloc[400:]
+
+    def send(offset: int) -> None:
+        start = offset
+        while not seen.stop.is_set():
+            chunk = rows.iloc[start % (len(rows) - 5) :][:5]
+            start += 5
+            try:
+                answer = server.predict(chunk[FEATURES])
+                if answer.status_code != 200:
+                    seen.failures.append(f"{answer.status_code} {answer.text}")
+                    continue
+                body = answer.json()
+                seen.answered[body["model"]] = seen.answered.get(body["model"], 0) + 1
+                labels = [int(v) for v in chunk["target"]]
+                server.http.post(
+                    "/feedback", json={"request_id": body["request_id"], "labels": labels}
+                )
+            except Exception as exc:
+                seen.failures.append(repr(exc))
+
+    threads = [threading.Thread(target=send, args=(n * 50,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield seen
+    finally:
+        seen.stop.set()
+        for thread in threads:
+            thread.join(30)
+
+
+def _until_done(agent: Agent, seconds: float = 90) -> JobState:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        agent.tick()
+        job = agent.client.store.automation.jobs()[-1]
+        if not job.state.active:
+            return job.state
+        time.sleep(0.3)
+    raise AssertionError("the rollout did not finish in time")
+
+
+CANARY = Rollout("canary", steps=(50, 100), watch="2s", guards=("accuracy>=-0.1",), min_rows=40)
+
+
+def test_a_guard_breach_during_canary_rolls_back_without_failed_requests(loop: Loop) -> None:
+    policy = loop.policy(
+        triggers=(), gate=None, rollout=CANARY, params={"data": "cancer@latest", "broken": True}
+    )
+    agent = loop.agent(policy)
+    before = loop.deployments.get("cancer-api").revision
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server:
+        with traffic(server, loop) as seen:
+            agent.trigger(policy.name, "a model that is broken on live data")
+            assert _until_done(agent) is JobState.ROLLED_BACK
+            time.sleep(1.0)  # the server follows the new revision within its poll interval
+            seen.answered.clear()
+            time.sleep(1.0)
+        assert seen.failures == []
+        assert set(seen.answered) == {"models:/cancer/1"}  # only the champion answers now
+    kinds = loop.kinds()
+    assert kinds == ["triggered", "trained", "gate_passed", "canary", "rolled_back"]
+    last = loop.client.store.automation.events()[-1]
+    assert "accuracy>=-0.1" in last.message and "BREACHED" in last.message
+    after = loop.deployments.get("cancer-api").revision
+    assert after.routes == before.routes and after.action.value == "rollback"
+    assert loop.champion() == 1
+
+
+def test_a_healthy_canary_goes_through_its_steps_and_is_promoted(loop: Loop) -> None:
+    DataClient(loop.client).add(noise(loop.frame.iloc[:400], 1), "cancer")
+    policy = loop.policy(triggers=(), rollout=CANARY)
+    agent = loop.agent(policy)
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server:
+        with traffic(server, loop) as seen:
+            agent.trigger(policy.name)
+            assert _until_done(agent) is JobState.PROMOTED
+            time.sleep(1.0)
+            seen.answered.clear()
+            time.sleep(1.0)
+        assert seen.failures == []
+        assert set(seen.answered) == {"models:/cancer/2"}
+    assert loop.kinds() == ["triggered", "trained", "gate_passed", "canary", "promoted"]
+    assert loop.champion() == 2
+    routes = loop.deployments.get("cancer-api").revision.routes
+    assert [r.model for r in routes] == ["models:/cancer@champion"]
