@@ -53,13 +53,10 @@ test: $(STAMP) postgres chromium lint typecheck
 	MLOOP_TEST_POSTGRES=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	rm -rf build/demo && mkdir -p build/demo
-	cd build/demo && ../../$(BIN)/mloop init && ../../$(BIN)/python ../../examples/quickstart.py
-	cd build/demo && ../../$(BIN)/mloop runs list
-	cd build/demo && ../../$(BIN)/mloop models history breast-cancer
-	cd build/demo && ../../$(BIN)/mloop predictions show breast-cancer-api
-	cd build/demo && ../../$(BIN)/mloop monitor status breast-cancer-watch
-	cd build/demo && ../../$(BIN)/mloop data list
+	rm -rf build/demo
+	$(BIN)/mloop demo --workspace build/demo
+	cd build/demo && ../../$(BIN)/mloop events
+	cd build/demo && ../../$(BIN)/mloop deploy history bikes-api
 
 bench: $(STAMP)
 	$(BIN)/python bench/tracking.py

@@ -18,9 +18,11 @@ from typer.core import TyperGroup
 
 from mloop import __version__
 from mloop.cli import (
+    agent,
     artifacts,
     ci,
     data,
+    demo,
     deploy,
     drift,
     experiments,
@@ -124,6 +126,9 @@ app.add_typer(predictions.app, name="predictions")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(ci.app, name="ci")
+app.add_typer(agent.app, name="agent")
+app.command("events")(agent.events)
+app.command("demo")(demo.demo)
 app.add_typer(workspace.db_app, name="db")
 
 
