@@ -66,9 +66,10 @@ def traffic(server: Running, loop: Loop) -> Iterator[Traffic]:
 
 
 def _until_done(agent: Agent, seconds: float = 90) -> JobState:
+    """Tick until the run ends, with a new agent every time (as if restarted)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        agent.tick()
+        Agent(agent.client, list(agent.policies.values())).tick()
         job = agent.client.store.automation.jobs()[-1]
         if not job.state.active:
             return job.state
@@ -120,3 +121,20 @@ def test_a_healthy_canary_goes_through_its_steps_and_is_promoted(loop: Loop) -> 
     assert loop.champion() == 2
     routes = loop.deployments.get("cancer-api").revision.routes
     assert [r.model for r in routes] == ["models:/cancer@champion"]
+
+
+def test_a_shadow_that_breaches_a_guard_never_answers_and_is_removed(loop: Loop) -> None:
+    shadow = Rollout("shadow", steps=(50, 100), watch="2s", guards=("accuracy>=-0.1",), min_rows=40)
+    policy = loop.policy(
+        triggers=(), gate=None, rollout=shadow, params={"data": "cancer@latest", "broken": True}
+    )
+    agent = loop.agent(policy)
+    before = loop.deployments.get("cancer-api").revision
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server:
+        with traffic(server, loop) as seen:
+            agent.trigger(policy.name)
+            assert _until_done(agent) is JobState.ROLLED_BACK
+        assert seen.failures == []
+        assert set(seen.answered) == {"models:/cancer/1"}  # a shadow never answers
+    assert loop.kinds() == ["triggered", "trained", "gate_passed", "shadow", "rolled_back"]
+    assert loop.deployments.get("cancer-api").revision.routes == before.routes

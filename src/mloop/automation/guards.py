@@ -159,7 +159,18 @@ def _live(metric: str, rows: pd.DataFrame, task: str) -> float | None:
     else:
         if task != "classification":
             return None
-        truth, predicted = truth.astype(str), predicted.astype(str)
+        truth, predicted = _classes(truth), _classes(predicted)
         classes = tuple(sorted(set(truth) | set(predicted)))
         values = classification_metrics(truth, predicted, None, classes)
     return values.get(metric)
+
+
+def _classes(values: np.ndarray) -> np.ndarray:
+    """Class labels as text, 1.0 as "1" (labels arrive as JSON, predictions as logged)."""
+    return np.array([_class(v) for v in values], dtype=object).astype(str)
+
+
+def _class(value: object) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

@@ -163,11 +163,14 @@ def _checks(ctx: Context, candidate: pd.DataFrame, others: pd.DataFrame) -> list
     rollout = ctx.policy.rollout
     if len(candidate) < rollout.min_rows:
         return []
-    task = ctx.policy.gate.task if ctx.policy.gate else _task(candidate)
+    task = ctx.policy.gate.task if ctx.policy.gate else _task(others)
     return check_guards(rollout.parsed_guards(), candidate, others, task)
 
 
 def _task(rows: pd.DataFrame) -> str:
+    """A classifier's log has class probabilities or non-float predictions."""
+    if any(str(c).startswith("output.proba.") for c in rows.columns):
+        return "classification"
     numeric = pd.api.types.is_float_dtype(rows[PREDICTION])
     return "regression" if numeric else "classification"
 
