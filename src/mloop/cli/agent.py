@@ -38,6 +38,7 @@ PolicyOption = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+POLICY_KEY = "mloop.agent.policy"
 KIND_STYLE = {
     "triggered": "cyan",
     "skipped": "dim",
@@ -79,6 +80,7 @@ def agent(
                       guards: ["mae<=+5", "latency_p95_ms<=50"]}
     """
     if ctx.invoked_subcommand is not None:
+        ctx.meta[POLICY_KEY] = policy  # `mloop agent --policy F trigger P` means F too
         return
     st = state(ctx)
     found = _agent(st, policy)
@@ -104,7 +106,7 @@ def trigger(
 ) -> None:
     """Start a run of a policy by hand; the agent's next evaluation runs it."""
     st = state(ctx)
-    job = _agent(st, policy).trigger(name, reason)
+    job = _agent(st, policy or ctx.meta.get(POLICY_KEY)).trigger(name, reason)
     if job is None:
         st.console.print("nothing opened")
         return
@@ -115,7 +117,7 @@ def trigger(
 def check(ctx: typer.Context, policy: PolicyOption = None) -> None:
     """Check the policies: the file, and that what they name exists (exit 0 when fine)."""
     st = state(ctx)
-    found = _agent(st, policy)
+    found = _agent(st, policy or ctx.meta.get(POLICY_KEY))
     st.console.print(f"{len(found.policies)} policies are fine: {', '.join(found.policies)}")
 
 
