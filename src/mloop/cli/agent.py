@@ -104,7 +104,10 @@ def trigger(
     policy: PolicyOption = None,
     reason: Annotated[str, typer.Option("--reason", "-m", help="Why, for the log.")] = "",
 ) -> None:
-    """Start a run of a policy by hand; the agent's next evaluation runs it."""
+    """Start a run of a policy by hand; the agent's next evaluation runs it.
+
+    Example: mloop agent trigger bikes-retrain --reason "new feature list"
+    """
     st = state(ctx)
     job = _agent(st, policy or ctx.meta.get(POLICY_KEY)).trigger(name, reason)
     if job is None:
@@ -115,7 +118,10 @@ def trigger(
 
 @app.command("check")
 def check(ctx: typer.Context, policy: PolicyOption = None) -> None:
-    """Check the policies: the file, and that what they name exists (exit 0 when fine)."""
+    """Check the policies: the file, and that what they name exists (exit 0 when fine).
+
+    Example: mloop agent check --policy mloop.yaml
+    """
     st = state(ctx)
     found = _agent(st, policy or ctx.meta.get(POLICY_KEY))
     st.console.print(f"{len(found.policies)} policies are fine: {', '.join(found.policies)}")
@@ -128,7 +134,10 @@ def jobs(
     active: Annotated[bool, typer.Option("--active", help="Unfinished jobs only.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """The runs the triggers opened, and where each one is."""
+    """The runs the triggers opened, and where each one is.
+
+    Example: mloop agent jobs --active
+    """
     st = state(ctx)
     found = st.client().store.automation.jobs(name, active=active)
     if as_json:
@@ -157,7 +166,10 @@ def events(
     as_json: AsJson = False,
 ) -> None:
     """The automation's decisions, oldest first: triggered, skipped, gated out,
-    promoted, rolled back, each with its reason. The log is append-only."""
+    promoted, rolled back, each with its reason. The log is append-only.
+
+    Example: mloop events --policy bikes-retrain
+    """
     st = state(ctx)
     found = st.client().store.automation.events(policy, after=after, job_id=job)
     _print_events(st, found, as_json)

@@ -26,7 +26,9 @@ def demo(
     """Run the whole loop on the UCI bike-sharing data (2011-2012): version → validate →
     train → register → deploy and serve → replay 2012 as traffic with feedback → the
     monitor finds drift and decay → the agent retrains → gate → canary → promote; then a
-    broken candidate is gated out. Takes about a minute; leaves no process behind.
+    broken candidate is gated out. Takes about 15 seconds; leaves no process behind.
+
+    Example: mloop demo --workspace bikes-demo
     """
     from mloop.demo import run_demo
 
