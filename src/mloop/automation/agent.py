@@ -147,8 +147,23 @@ class Agent:
     def _open(
         self, policy: Policy, fired: Firing, now: int, cursor: tuple[str, str] | None
     ) -> Job | None:
-        ctx = Context(self.client, policy, self.project, now)
         busy = self._busy(policy, now)
+        if busy is None:
+            try:
+                return self._write(policy, fired, now, cursor, None)
+            except Conflict:  # another agent opened a run of this policy meanwhile
+                busy = self._busy(policy, now) or "another run started meanwhile"
+        return self._write(policy, fired, now, cursor, busy)
+
+    def _write(
+        self,
+        policy: Policy,
+        fired: Firing,
+        now: int,
+        cursor: tuple[str, str] | None,
+        busy: str | None,
+    ) -> Job | None:
+        ctx = Context(self.client, policy, self.project, now)
         if busy is not None:
             state, kind, message = JobState.SKIPPED, "skipped", f"{fired.reason}; skipped: {busy}"
             data: dict[str, Any] = {"reason": fired.reason}

@@ -444,7 +444,8 @@ class AutomationStore(Protocol):
     ) -> Job | None:
         """Open the job of one trigger event with its event, moving the trigger's cursor
         from ``cursor[0]`` to ``cursor[1]``; None (and nothing written) when that event
-        (``new.dedupe``) opened a job already or the cursor moved meanwhile."""
+        (``new.dedupe``) opened a job already or the cursor moved meanwhile. An active
+        job is refused (Conflict) while the policy has one."""
         ...
 
     def advance(

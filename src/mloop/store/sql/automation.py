@@ -111,6 +111,8 @@ class SqlAutomationStore:
     ) -> int | None:
         with self._writer.begin() as conn:
             project_id = ensure_project(conn, project, new.created_at)
+            if JobState(new.state).active:
+                _one_active(conn, project_id, new.policy)
             job_id = conn.execute(
                 insert_ignore(conn, automation_jobs, ["project_id", "policy", "dedupe"])
                 .values(
@@ -216,6 +218,24 @@ class SqlAutomationStore:
             )
             for r in rows
         ]
+
+
+def _one_active(conn: sa.Connection, project_id: int, policy: str) -> None:
+    """Refuse a second active job of ``policy`` (under a lock, so two agents cannot
+    both open one: SQLite's writer transactions are serial already)."""
+    if conn.dialect.name == "postgresql":
+        key = f"mloop.automation/{project_id}/{policy}"
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+    states = [s.value for s in JobState if s.active]
+    running = conn.scalar(
+        sa.select(automation_jobs.c.id).where(
+            automation_jobs.c.project_id == project_id,
+            automation_jobs.c.policy == policy,
+            automation_jobs.c.state.in_(states),
+        )
+    )
+    if running is not None:
+        raise Conflict(f"policy {policy} has an active run already (job {running})")
 
 
 class _Moved(Exception):
