@@ -19,8 +19,19 @@ def load(data: str) -> pd.DataFrame:
     return frame
 
 
+class Failing:
+    """A model whose every prediction fails (say, a feature service it calls is down)."""
+
+    classes = (0, 1)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        raise RuntimeError("the feature service is down")
+
+
 @mloop.step
-def fit(frame: pd.DataFrame, broken: bool) -> object:
+def fit(frame: pd.DataFrame, broken: bool, failing: bool) -> object:
+    if failing:
+        return Failing()
     X, y = frame[FEATURES], frame["target"]
     if broken:  # always answers the rarer class: far worse than any real model
         rare = int(y.value_counts().idxmin())
@@ -29,8 +40,8 @@ def fit(frame: pd.DataFrame, broken: bool) -> object:
 
 
 @mloop.pipeline
-def retrain(data: str, broken: bool = False):
-    return fit(load(data), broken)
+def retrain(data: str, broken: bool = False, failing: bool = False):
+    return fit(load(data), broken, failing)
 
 
 def cancer() -> pd.DataFrame:

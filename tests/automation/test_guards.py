@@ -6,17 +6,27 @@ import pandas as pd
 import pytest
 
 from mloop.automation import parse_guard
-from mloop.automation.guards import check_guards
+from mloop.automation.guards import Traffic, check_guards
 from mloop.errors import InvalidArgument
 
 
-def rows(predictions: list[object], labels: list[object], latency: float) -> pd.DataFrame:
-    return pd.DataFrame({"output.prediction": predictions, "label": labels, "latency_ms": latency})
+def rows(
+    predictions: list[object], labels: list[object], latency: float, failed: int = 0
+) -> Traffic:
+    frame = pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(len(predictions))],
+            "output.prediction": predictions,
+            "label": labels,
+            "latency_ms": latency,
+        }
+    )
+    return Traffic(frame, failed, failed)
 
 
 def test_absolute_signed_and_percent_bounds() -> None:
-    mine = rows([1.0, 0.0, 1.0, 1.0], [1, 1, 1, 1], 20.0)  # accuracy 0.75, classes as floats
-    others = rows([1, 1, 1, 1], [1, 1, 1, 1], 10.0)  # accuracy 1.0
+    mine = rows([1.0, 0.0, 1.0, 1.0], [1, 1, 1, 1], 20.0, failed=1)  # accuracy 0.75
+    others = rows([1, 1, 1, 1], [1, 1, 1, 1], 10.0)  # accuracy 1.0, no failures
     checks = check_guards(
         [
             parse_guard("accuracy>=0.7"),
@@ -24,12 +34,15 @@ def test_absolute_signed_and_percent_bounds() -> None:
             parse_guard("accuracy>=-0.3"),
             parse_guard("latency_p95_ms<=+100%"),
             parse_guard("latency_p95_ms<=50%"),
+            parse_guard("error_rate<=0.25"),
+            parse_guard("error_rate<=+0.1"),
         ],
         mine,
         others,
         "classification",
     )
-    assert [c.held for c in checks] == [True, False, True, True, False]
+    assert [c.held for c in checks] == [True, False, True, True, False, True, False]
+    assert checks[5].candidate == 0.2  # 1 of 5 requests failed
     assert "BREACHED" in checks[1].describe()
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -138,3 +138,29 @@ def test_a_shadow_that_breaches_a_guard_never_answers_and_is_removed(loop: Loop)
         assert set(seen.answered) == {"models:/cancer/1"}  # a shadow never answers
     assert loop.kinds() == ["triggered", "trained", "gate_passed", "shadow", "rolled_back"]
     assert loop.deployments.get("cancer-api").revision.routes == before.routes
+
+
+def test_a_candidate_that_fails_its_requests_is_rolled_back_on_its_error_rate(loop: Loop) -> None:
+    guarded = Rollout("canary", steps=(50, 100), watch="30s", guards=("error_rate<=0.05",))
+    policy = loop.policy(
+        triggers=(),
+        gate=None,
+        rollout=replace(guarded, min_rows=40),
+        params={"data": "cancer@latest", "failing": True},
+    )
+    agent = loop.agent(policy)
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server:
+        with traffic(server, loop) as seen:
+            agent.trigger(policy.name)
+            assert _until_done(agent) is JobState.ROLLED_BACK
+            time.sleep(1.0)
+            seen.failures.clear()
+            seen.answered.clear()
+            time.sleep(1.0)
+        assert seen.failures == []  # none once the server followed the rollback
+        assert set(seen.answered) == {"models:/cancer/1"}
+    last = loop.client.store.automation.events()[-1]
+    assert last.kind == "rolled_back" and "error_rate<=0.05: 1 " in last.message
+    failed = loop.client.store.predictions.failures(deployment="cancer-api")
+    assert failed and {f.model for f in failed} == {"models:/cancer/2"}
+    assert "the feature service is down" in failed[0].error

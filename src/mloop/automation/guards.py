@@ -4,6 +4,8 @@ A guard is written like a gate, ``NAME OP BOUND``, and is checked on the predict
 log of the deployment since the stage began, the candidate's rows against the rows
 the other models answered in the same time (or, in shadow, on the same requests):
 
+- ``error_rate<=0.01``: the share of the candidate's requests it could not score
+  (the server records those next to the prediction log);
 - ``latency_p95_ms<=50``, ``latency_p50_ms<=+2``: the candidate's scoring latency;
 - ``prediction_drift<=0.2``: how far the candidate's predictions are from the
   others' (Kolmogorov-Smirnov statistic for numbers, Jensen-Shannon distance for
@@ -39,8 +41,9 @@ from mloop.serving.query import LABEL
 
 LATENCY = {"latency_p50_ms": 50.0, "latency_p95_ms": 95.0}
 PREDICTION_DRIFT = "prediction_drift"
+ERROR_RATE = "error_rate"
 LIVE_METRICS = tuple(m for m in DIRECTION if m not in PROBA_METRICS)
-GUARD_NAMES = (*LATENCY, PREDICTION_DRIFT, *LIVE_METRICS)
+GUARD_NAMES = (ERROR_RATE, *LATENCY, PREDICTION_DRIFT, *LIVE_METRICS)
 _GUARD = re.compile(
     r"\s*(?P<name>[a-z0-9_]+)\s*(?P<op><=|>=)\s*(?P<sign>[+-])?"
     r"(?P<number>\d+\.?\d*|\.\d+)(?P<percent>%)?\s*"
@@ -103,20 +106,55 @@ def parse_guard(text: str) -> Guard:
     mode: Literal["value", "change", "percent"] = (
         "percent" if found["percent"] else "change" if found["sign"] else "value"
     )
-    if mode == "value" and name == PREDICTION_DRIFT and not 0 <= value <= 1:
-        raise InvalidArgument(f"guard {text!r}: prediction_drift is between 0 and 1")
+    if mode == "value" and name in (PREDICTION_DRIFT, ERROR_RATE) and not 0 <= value <= 1:
+        raise InvalidArgument(f"guard {text!r}: {name} is between 0 and 1")
     op: Literal["<=", ">="] = "<=" if found["op"] == "<=" else ">="
     return Guard(name, op, value, mode, text.strip())
 
 
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """One side's logged rows, and how many of its requests failed."""
+
+    rows: pd.DataFrame
+    failed: int = 0
+    """Requests that failed."""
+    failed_rows: int = 0
+
+    @property
+    def volume(self) -> int:
+        """Rows it was sent: answered and failed."""
+        return len(self.rows) + self.failed_rows
+
+    @property
+    def error_rate(self) -> float | None:
+        answered = self.rows["request_id"].nunique() if len(self.rows) else 0
+        total = answered + self.failed
+        return self.failed / total if total else None
+
+
 def check_guards(
-    guards: list[Guard], candidate: pd.DataFrame, others: pd.DataFrame, task: str
+    guards: list[Guard], candidate: Traffic, others: Traffic, task: str
 ) -> list[GuardCheck]:
-    """Each guard on the candidate's logged rows against the others' rows."""
+    """Each guard on the candidate's traffic against the others'."""
     return [_check(g, candidate, others, task) for g in guards]
 
 
-def _check(guard: Guard, candidate: pd.DataFrame, others: pd.DataFrame, task: str) -> GuardCheck:
+def _check(guard: Guard, mine: Traffic, theirs: Traffic, task: str) -> GuardCheck:
+    if guard.name == ERROR_RATE:
+        return _verdict(guard, mine.error_rate, theirs.error_rate)
+    return _verdict(guard, *_measure(guard, mine.rows, theirs.rows, task))
+
+
+def _verdict(guard: Guard, mine: float | None, theirs: float | None) -> GuardCheck:
+    if mine is None:
+        return GuardCheck(guard.text, None, theirs, None)
+    return GuardCheck(guard.text, mine, theirs, guard.holds(mine, theirs))
+
+
+def _measure(
+    guard: Guard, candidate: pd.DataFrame, others: pd.DataFrame, task: str
+) -> tuple[float | None, float | None]:
     if guard.name in LATENCY:
         q = LATENCY[guard.name]
         mine, theirs = _quantile(candidate, q), _quantile(others, q)
@@ -124,9 +162,7 @@ def _check(guard: Guard, candidate: pd.DataFrame, others: pd.DataFrame, task: st
         mine, theirs = _prediction_drift(candidate, others), 0.0
     else:
         mine, theirs = _live(guard.name, candidate, task), _live(guard.name, others, task)
-    if mine is None:
-        return GuardCheck(guard.text, None, theirs, None)
-    return GuardCheck(guard.text, mine, theirs, guard.holds(mine, theirs))
+    return mine, theirs
 
 
 def _quantile(rows: pd.DataFrame, q: float) -> float | None:

@@ -12,12 +12,12 @@ from typing import Any
 import pandas as pd
 
 from mloop.automation.context import Context, Decision
-from mloop.automation.guards import PREDICTION, GuardCheck, check_guards
+from mloop.automation.guards import PREDICTION, GuardCheck, Traffic, check_guards
 from mloop.registry import Registry
 from mloop.registry.client import CHAMPION
 from mloop.serving.deployments import Deployments
 from mloop.serving.query import LABEL, predictions
-from mloop.store import JobState, Route
+from mloop.store import Failure, JobState, Route
 
 SHADOW_MODEL, SHADOW_PREDICTION = "shadow.model", "shadow.prediction"
 
@@ -52,14 +52,14 @@ def watch(ctx: Context, data: dict[str, Any]) -> Decision | None:
     breached = [c for c in checks if c.breached]
     if breached:
         return _roll_back(ctx, data, breached, stage)
-    if ctx.now - stage["since"] < rollout.watch_ms or len(candidate) < rollout.min_rows:
+    if ctx.now - stage["since"] < rollout.watch_ms or candidate.volume < rollout.min_rows:
         return None
     figures = "; ".join(c.describe() for c in checks) or "no guards declared"
-    data.setdefault("passed_stages", []).append({**stage, "rows": len(candidate)})
+    data.setdefault("passed_stages", []).append({**stage, "rows": candidate.volume})
     index = stage["index"] + 1
     if index >= len(rollout.steps) or rollout.steps[index] == 100:
         return promote(
-            ctx, data, f"{_stage_name(ctx, stage)} held on {len(candidate)} rows: {figures}"
+            ctx, data, f"{_stage_name(ctx, stage)} held on {candidate.volume} rows: {figures}"
         )
     return _canary(ctx, data, index, f"{_stage_name(ctx, stage)} held: {figures}")
 
@@ -67,9 +67,8 @@ def watch(ctx: Context, data: dict[str, Any]) -> Decision | None:
 def after(ctx: Context, data: dict[str, Any]) -> Decision | None:
     """Watch a promoted candidate for ``rollout.after``; a breach moves the champion back."""
     since = data["stage"]["since"]
-    rows = predictions(ctx.policy.deployment, since, client=ctx.client, project=ctx.project)
-    mine = rows[rows["model"] == data["candidate"]]
-    checks = _checks(ctx, mine, rows.iloc[:0]) if len(mine) >= ctx.policy.rollout.min_rows else []
+    mine, _ = _traffic(ctx, data["candidate"], since, "after")
+    checks = _checks(ctx, mine, Traffic(mine.rows.iloc[:0]))
     breached = [c for c in checks if c.breached]
     if breached:
         why = "; ".join(c.describe() for c in breached)
@@ -142,33 +141,49 @@ def _roll_back(
     return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
 
 
-def _traffic(
-    ctx: Context, candidate: str, since: int, kind: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The candidate's logged rows since ``since`` and the other models' rows."""
+def _traffic(ctx: Context, candidate: str, since: int, kind: str) -> tuple[Traffic, Traffic]:
+    """The candidate's logged rows and failures since ``since``, and the other models'."""
     rows = predictions(ctx.policy.deployment, since, client=ctx.client, project=ctx.project)
     if kind != "shadow":
+        failures = ctx.client.store.predictions.failures(
+            deployment=ctx.policy.deployment, start=since, project=ctx.project
+        )
         answered = rows["model"] == candidate
-        return rows[answered], rows[~answered]
+        return _side(rows[answered], [f for f in failures if f.model == candidate]), _side(
+            rows[~answered], [f for f in failures if f.model != candidate]
+        )
     if SHADOW_MODEL not in rows:
-        return rows.iloc[:0], rows
-    shadowed = rows[(rows[SHADOW_MODEL] == candidate) & rows[SHADOW_PREDICTION].notna()]
+        return Traffic(rows.iloc[:0]), Traffic(rows)
+    shadowed = rows[rows[SHADOW_MODEL] == candidate]
+    scored = shadowed[shadowed[SHADOW_PREDICTION].notna()]
     mine = pd.DataFrame(
-        {PREDICTION: shadowed[SHADOW_PREDICTION].to_numpy(), LABEL: shadowed[LABEL].to_numpy()}
+        {
+            "request_id": scored["request_id"].to_numpy(),
+            PREDICTION: scored[SHADOW_PREDICTION].to_numpy(),
+            LABEL: scored[LABEL].to_numpy(),
+        }
     )
-    return mine, shadowed
+    unscored = shadowed[shadowed[SHADOW_PREDICTION].isna()]
+    return Traffic(mine, unscored["request_id"].nunique(), len(unscored)), Traffic(shadowed)
 
 
-def _checks(ctx: Context, candidate: pd.DataFrame, others: pd.DataFrame) -> list[GuardCheck]:
+def _side(rows: pd.DataFrame, failures: list[Failure]) -> Traffic:
+    return Traffic(rows, len(failures), sum(f.rows for f in failures))
+
+
+def _checks(ctx: Context, candidate: Traffic, others: Traffic) -> list[GuardCheck]:
     rollout = ctx.policy.rollout
-    if len(candidate) < rollout.min_rows:
+    if candidate.volume < rollout.min_rows:
         return []
-    task = ctx.policy.gate.task if ctx.policy.gate else _task(others)
+    task = ctx.policy.gate.task if ctx.policy.gate else _task(others.rows, candidate.rows)
     return check_guards(rollout.parsed_guards(), candidate, others, task)
 
 
-def _task(rows: pd.DataFrame) -> str:
+def _task(rows: pd.DataFrame, fallback: pd.DataFrame) -> str:
     """A classifier's log has class probabilities or non-float predictions."""
+    rows = rows if PREDICTION in rows and len(rows) else fallback
+    if PREDICTION not in rows:
+        return "regression"
     if any(str(c).startswith("output.proba.") for c in rows.columns):
         return "classification"
     numeric = pd.api.types.is_float_dtype(rows[PREDICTION])

@@ -32,7 +32,7 @@ import pandas as pd
 
 from mloop.errors import MloopError
 from mloop.serving.served import Scores, ServedModel
-from mloop.store import NewSegment
+from mloop.store import Failure, NewSegment
 from mloop.tracking.client import Client
 from mloop.workspace import cache_root
 
@@ -79,6 +79,7 @@ class PredictionLog:
     flush_seconds: float = 10.0
     project: str = "default"
     _entries: list[Entry] = field(default_factory=list)
+    _failures: list[Failure] = field(default_factory=list)
     _rows: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _flushing: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +94,11 @@ class PredictionLog:
             full = self._rows >= self.flush_rows
         if full:
             self._wake.set()
+
+    def fail(self, failure: Failure) -> None:
+        """Keep a request the model could not score; written with the next flush."""
+        with self._lock:
+            self._failures.append(failure)
 
     @property
     def buffered(self) -> int:
@@ -157,9 +163,21 @@ class PredictionLog:
                 with self._lock:  # back ahead of newer rows, for the next flush
                     self._entries[:0] = failed
                     self._rows += sum(entry.rows for entry in failed)
+            error = error or self._write_failures()
             if error is not None:
                 raise error
             return done
+
+    def _write_failures(self) -> Exception | None:
+        with self._lock:
+            failures, self._failures = self._failures, []
+        try:
+            self.client.store.predictions.add_failures(failures, self.project)
+        except Exception as exc:
+            with self._lock:
+                self._failures[:0] = failures
+            return exc
+        return None
 
     def _spill(self, entries: Sequence[Entry]) -> Path:
         import pyarrow.parquet as pq

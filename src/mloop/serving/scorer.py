@@ -23,6 +23,7 @@ from mloop.errors import InvalidArgument
 from mloop.serving.payload import PayloadError, Rows, merge
 from mloop.serving.predlog import Entry, PredictionLog, Shadowed
 from mloop.serving.served import Routing, Scores, ServedModel
+from mloop.store import Failure
 
 
 @dataclass(slots=True)
@@ -131,6 +132,19 @@ class Scorer:
                 for job in jobs:
                     self._score_group(_Group(served, group.routing, [job]))
                 return
+            if self.log is not None and not isinstance(exc, PayloadError | InvalidArgument):
+                job = jobs[0]
+                self.log.fail(
+                    Failure(
+                        job.request_id,
+                        job.time_ms,
+                        job.rows.count,
+                        served.label,
+                        f"{type(exc).__name__}: {exc}",
+                        group.routing.deployment,
+                        group.routing.revision,
+                    )
+                )
             self._resolve(jobs[0].future, None, _model_error(exc))
             return
         done = time.perf_counter()

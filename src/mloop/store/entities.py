@@ -409,6 +409,21 @@ class PredictionSegment:
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """A request the model could not score (an error of the model, not of the request)."""
+
+    request_id: str
+    time: int
+    """When it arrived (ms since the epoch)."""
+    rows: int
+    model: str
+    """The model that failed, as served: ``models:/NAME/N`` or a package reference."""
+    error: str
+    deployment: str | None = None
+    revision: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Label:
     """The ground truth for one logged prediction row, as JSON text; the newest wins."""
 

@@ -21,6 +21,7 @@ from mloop.store.entities import (
     Deployment,
     Evaluation,
     Experiment,
+    Failure,
     Job,
     JobState,
     Label,
@@ -343,6 +344,21 @@ class PredictionStore(Protocol):
         ...
 
     def labels(self, request_ids: Sequence[str]) -> list[Label]: ...
+
+    def add_failures(self, batch: Sequence[Failure], project: str = "default") -> None:
+        """Record requests the served model could not score."""
+        ...
+
+    def failures(
+        self,
+        *,
+        deployment: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        project: str = "default",
+    ) -> list[Failure]:
+        """Failed requests that arrived in [start, end] (ms), oldest first."""
+        ...
 
     def blob_references(self) -> tuple[set[str], set[str]]:
         """Digests this aggregate references: (files, folder manifests)."""

@@ -1,4 +1,5 @@
-"""The prediction log's index (segments by deployment, model version, time) and labels."""
+"""The prediction log's index (segments by deployment, model version, time), labels, and
+the requests a model could not score."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from mloop.errors import NotFound
+from mloop.errors import InvalidArgument, NotFound
 from mloop.store import validate
-from mloop.store.entities import Label, NewSegment, PredictionSegment, now_ms
+from mloop.store.entities import Failure, Label, NewSegment, PredictionSegment, now_ms
 from mloop.store.sql.deployments import find_deployment
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.schema import (
     deployments,
     model_versions,
+    prediction_failures,
     prediction_labels,
     prediction_segments,
 )
@@ -85,6 +87,60 @@ class SqlPredictionStore:
             if end is not None:
                 where.append(prediction_segments.c.start_time <= end)
             return _segments(conn, sa.and_(sa.true(), *where))
+
+    def add_failures(self, batch: Sequence[Failure], project: str = "default") -> None:
+        for failure in batch:
+            validate.request_id(failure.request_id)
+            if not isinstance(failure.error, str) or not isinstance(failure.model, str):
+                raise InvalidArgument("a failure's model and error are text")
+        if not batch:
+            return
+        with self._writer.begin() as conn:
+            ids = {
+                name: find_deployment(conn, name, project)
+                for name in {f.deployment for f in batch if f.deployment is not None}
+            }
+            conn.execute(
+                prediction_failures.insert(),
+                [
+                    {
+                        "request_id": f.request_id,
+                        "time": f.time,
+                        "rows": f.rows,
+                        "model": f.model,
+                        "error": f.error[:2000],
+                        "deployment_id": None if f.deployment is None else ids[f.deployment],
+                        "revision": f.revision,
+                    }
+                    for f in batch
+                ],
+            )
+
+    def failures(
+        self,
+        *,
+        deployment: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        project: str = "default",
+    ) -> list[Failure]:
+        with self._engine.connect() as conn:
+            query = sa.select(prediction_failures, deployments.c.name.label("deployment_name"))
+            query = query.outerjoin(
+                deployments, deployments.c.id == prediction_failures.c.deployment_id
+            )
+            if deployment is not None:
+                found = find_deployment(conn, deployment, project)
+                query = query.where(prediction_failures.c.deployment_id == found)
+            if start is not None:
+                query = query.where(prediction_failures.c.time >= start)
+            if end is not None:
+                query = query.where(prediction_failures.c.time <= end)
+            rows = conn.execute(query.order_by(prediction_failures.c.time)).all()
+        return [
+            Failure(r.request_id, r.time, r.rows, r.model, r.error, r.deployment_name, r.revision)
+            for r in rows
+        ]
 
     def add_labels(self, batch: Sequence[Label]) -> None:
         """Record ground truth; a label for the same request row replaces the older one."""

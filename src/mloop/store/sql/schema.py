@@ -300,6 +300,20 @@ prediction_segments = sa.Table(
     sa.Index("ix_prediction_segments_version", "version_id", "start_time"),
 )
 
+prediction_failures = sa.Table(
+    "prediction_failures",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(KEY_LENGTH), nullable=False),
+    sa.Column("time", sa.BigInteger, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("deployment_id", sa.BigInteger, sa.ForeignKey("deployments.id")),
+    sa.Column("revision", sa.BigInteger),
+    sa.Index("ix_prediction_failures_deployment", "deployment_id", "time"),
+)
+
 prediction_labels = sa.Table(
     "prediction_labels",
     metadata,

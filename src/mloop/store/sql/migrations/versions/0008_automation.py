@@ -1,4 +1,5 @@
-"""The automation: jobs (one per trigger event), trigger cursors, and the decision log.
+"""The automation: jobs (one per trigger event), trigger cursors, and the decision log;
+and the requests a served model could not score (for the automation's error-rate guard).
 
 Revision ID: 0008
 Revises: 0007
@@ -19,6 +20,20 @@ KEY = 250
 
 
 def upgrade() -> None:
+    op.create_table(
+        "prediction_failures",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("request_id", sa.String(KEY), nullable=False),
+        sa.Column("time", sa.BigInteger, nullable=False),
+        sa.Column("rows", sa.BigInteger, nullable=False),
+        sa.Column("model", sa.Text, nullable=False),
+        sa.Column("error", sa.Text, nullable=False),
+        sa.Column("deployment_id", sa.BigInteger, sa.ForeignKey("deployments.id")),
+        sa.Column("revision", sa.BigInteger),
+    )
+    op.create_index(
+        "ix_prediction_failures_deployment", "prediction_failures", ["deployment_id", "time"]
+    )
     op.create_table(
         "automation_jobs",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -59,6 +74,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("prediction_failures")
     op.drop_table("automation_events")
     op.drop_table("automation_cursors")
     op.drop_table("automation_jobs")
