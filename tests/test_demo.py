@@ -29,6 +29,7 @@ def test_the_demo_retrains_on_drift_promotes_through_a_canary_and_gates_out_a_br
         ("bikes-retrain", "gate_passed"),
         ("bikes-retrain", "canary"),
         ("bikes-retrain", "promoted"),
+        ("bikes-retrain", "rebased"),  # the monitor now compares with bikes@2
         ("bikes-experimental", "triggered"),
         ("bikes-experimental", "trained"),
         ("bikes-experimental", "gated_out"),
@@ -38,6 +39,7 @@ def test_the_demo_retrains_on_drift_promotes_through_a_canary_and_gates_out_a_br
     assert outcome.failed_requests == 0
     with Client(database_uri(outcome.workspace), blobs=str(blobs_root(outcome.workspace))) as c:
         assert Registry(c).version("bikes@champion").version == 2
+        assert c.store.monitors.get("bikes-watch").reference == "bikes@2"
         history = Deployments(c).history("bikes-api")
         assert [len(r.primary) for r in history] == [1, 2, 1]  # release, canary, promoted
     assert {p.name for p in outcome.reports} == {

@@ -169,3 +169,30 @@ def test_cli_once_events_and_check(loop: Loop, tmp_path, monkeypatch) -> None:
     (tmp_path / "mloop.yaml").write_text("policies:\n  - name: x\n    pipelin: a:b\n")
     bad = runner.invoke(app, ["--uri", uri, *blobs, "agent", "check"])
     assert bad.exit_code != 0 and "line 3" in bad.output and "pipelin" in bad.output
+
+
+def test_a_promotion_moves_the_policys_monitors_to_the_new_training_data(loop: Loop) -> None:
+    from mloop.automation import Rebase
+    from mloop.monitoring import Monitors
+
+    monitors = Monitors(loop.client)
+    monitors.create("watch", deployment="cancer-api", reference="cancer@1", target="target")
+    before = json.loads(monitors.get("watch").settings)["baseline"]
+    policy = loop.policy(triggers=(), gate=None, rebase=Rebase(("watch",), "cancer@latest"))
+    agent = loop.agent(policy)
+    DataClient(loop.client).add(noise(loop.frame.iloc[:400], 1), "cancer")
+    agent.trigger(policy.name)
+    decided = agent.tick()
+    assert [e.kind for e in decided] == ["trained", "gate_passed", "promoted", "rebased"]
+    assert "cancer@2" in decided[-1].message
+    watch = monitors.get("watch")
+    assert watch.reference == "cancer@2"
+    assert json.loads(watch.settings)["baseline"] != before  # the new model's statistics
+
+
+def test_a_rebase_naming_an_unknown_monitor_is_refused_before_any_work(loop: Loop) -> None:
+    from mloop.automation import Rebase
+
+    agent = Agent(loop.client, [loop.policy(rebase=Rebase(("nope",), "cancer@latest"))])
+    with pytest.raises(InvalidArgument, match="nope"):
+        agent.check()

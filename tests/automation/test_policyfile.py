@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mloop.automation.policy import Gate, Policy, Rollout, Trigger
+from mloop.automation.policy import Gate, Policy, Rebase, Rollout, Trigger
 from mloop.automation.policyfile import POLICY_FILE, PolicyFileError, load_policy_file
 from mloop.errors import InvalidArgument
 
@@ -344,3 +344,24 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / POLICY_FILE
     path.write_bytes(b"\xef\xbb\xbf" + HEAD.encode())
     assert [p.name for p in load_policy_file(path)] == ["a"]
+
+
+def test_rebase_reads_its_monitors_and_reference(tmp_path: Path) -> None:
+    found = policy(tmp_path, "rebase:\n  monitors: [watch, other]\n  reference: bikes@latest\n")
+    assert found.rebase == Rebase(("watch", "other"), "bikes@latest")
+    assert "bikes" in found.datasets()
+
+
+@pytest.mark.parametrize(
+    ("rest", "line", "key", "reason"),
+    [
+        ("rebase:\n  monitors: [watch]", 7, f"{P}.rebase.reference", "missing"),
+        ("rebase:\n  monitors: []\n  reference: b@1", 7, f"{P}.rebase", "at least one"),
+        ("rebase:\n  monitor: [w]\n  reference: b@1", 7, f"{P}.rebase.monitor", "monitors"),
+    ],
+)
+def test_rebase_errors(tmp_path: Path, rest: str, line: int, key: str, reason: str) -> None:
+    with pytest.raises(PolicyFileError) as caught:
+        load_policy_file(write(tmp_path, HEAD + textwrap.indent(rest + "\n", "    ")))
+    assert (caught.value.line, caught.value.key) == (line, key), str(caught.value)
+    assert reason in str(caught.value)

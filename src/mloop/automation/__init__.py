@@ -12,7 +12,7 @@ and writes every decision, with its reason, to an append-only event log.
 from mloop.automation.agent import Agent
 from mloop.automation.guards import GUARD_NAMES, Guard, GuardCheck, parse_guard
 from mloop.automation.load import load_policies
-from mloop.automation.policy import Gate, Policy, Rollout, Trigger
+from mloop.automation.policy import Gate, Policy, Rebase, Rollout, Trigger
 from mloop.automation.policyfile import POLICY_FILE, PolicyFileError, load_policy_file
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "GuardCheck",
     "Policy",
     "PolicyFileError",
+    "Rebase",
     "Rollout",
     "Trigger",
     "load_policies",

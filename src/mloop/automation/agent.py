@@ -66,6 +66,8 @@ class Agent:
                 store.deployments.get(policy.deployment, self.project)
                 for name in policy.datasets():
                     store.datasets.get(name, self.project)
+                for monitor in policy.rebase.monitors if policy.rebase else ():
+                    store.monitors.get(monitor, self.project)
             except NotFound as exc:
                 raise InvalidArgument(f"policy {policy.name}: {exc}") from None
             pipeline = load_pipeline(policy.pipeline)
@@ -172,6 +174,8 @@ class Agent:
             data = {"reason": fired.reason, "params": self._params(policy, resolve=True)}
             if policy.gate is not None:
                 data["gate_data"] = _resolve(self.client, policy.gate.data, self.project)
+            if policy.rebase is not None:
+                data["reference"] = _resolve(self.client, policy.rebase.reference, self.project)
         new = NewJob(policy.name, fired.trigger, fired.dedupe, state, json.dumps(data), now)
         event = ctx.event(kind, message, trigger=fired.trigger, **fired.details)
         return self.client.store.automation.open_job(new, event, cursor, self.project)

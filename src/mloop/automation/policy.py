@@ -14,6 +14,7 @@ its candidate reaches traffic.
                   rules=["mae<=+0"]),
         rollout=Rollout("canary", steps=(10, 50, 100), watch="10m",
                         guards=["mae<=+5", "latency_p95_ms<=50"]),
+        rebase=Rebase(monitors=["bikes-watch"], reference="bikes@latest"),
     )
 
 The same policy can be written in ``mloop.yaml`` (see :mod:`mloop.automation.policyfile`).
@@ -171,6 +172,23 @@ class Rollout:
 
 
 @dataclass(frozen=True, slots=True)
+class Rebase:
+    """After a promotion, move ``monitors`` to ``reference`` (the new model's training
+    data; ``NAME@latest`` is fixed when the run is triggered), so they compare the
+    traffic with what the new champion learned from, not with what the old one did."""
+
+    monitors: tuple[str, ...]
+    reference: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "monitors", _texts("rebased monitors", self.monitors))
+        if not self.monitors:
+            raise InvalidArgument("rebase names at least one monitor")
+        if not isinstance(self.reference, str) or not self.reference.strip():
+            raise InvalidArgument("rebase needs reference: a dataset version, e.g. bikes@latest")
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """Binds the pipeline ``pipeline`` (``module:function``, returning a model) to the
     registered model ``model`` served by ``deployment``."""
@@ -185,6 +203,7 @@ class Policy:
     rollout: Rollout = field(default_factory=Rollout)
     cooldown: str = "0"
     """After a run ends, triggers within this long are recorded as skipped."""
+    rebase: Rebase | None = None
 
     def __post_init__(self) -> None:
         validate.key("policy name", self.name)
@@ -205,6 +224,8 @@ class Policy:
             raise InvalidArgument(f"policy {self.name}: params map names to values")
         object.__setattr__(self, "params", dict(self.params))
         parse_duration(self.cooldown)
+        if self.rebase is not None and not isinstance(self.rebase, Rebase):
+            raise InvalidArgument(f"policy {self.name}: rebase is a Rebase value")
 
     @property
     def cooldown_ms(self) -> int:
@@ -215,6 +236,8 @@ class Policy:
         texts = [v for v in self.params.values() if isinstance(v, str)]
         if self.gate is not None:
             texts.append(self.gate.data)
+        if self.rebase is not None:
+            texts.append(self.rebase.reference)
         return [t.removesuffix(LATEST) for t in texts if t.endswith(LATEST)]
 
 

@@ -27,6 +27,9 @@
           min_rows: 50
           after: 0
         cooldown: 1h
+        rebase:                             # optional: after a promotion, move monitors
+          monitors: [bikes-watch]           #   to the new model's training data
+          reference: bikes@latest
 
 ``name``, ``pipeline``, ``model`` and ``deployment`` are required; an optional key left
 empty takes its default. Durations are texts (``90s``, ``10m``, ``2h``, ``1d``, ``0``) or
@@ -48,7 +51,15 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from mloop.automation.policy import TRIGGER_KINDS, Gate, Policy, Rollout, Trigger, TriggerKind
+from mloop.automation.policy import (
+    TRIGGER_KINDS,
+    Gate,
+    Policy,
+    Rebase,
+    Rollout,
+    Trigger,
+    TriggerKind,
+)
 from mloop.errors import InvalidArgument
 from mloop.registry.times import parse_duration
 
@@ -75,11 +86,12 @@ _FILE = _shape("the file", "policies:list!")
 _POLICY = _shape(
     "a policy",
     "name:text! pipeline:text! model:text! deployment:text! triggers:triggers params:params"
-    " gate:gate rollout:rollout cooldown:duration",
+    " gate:gate rollout:rollout cooldown:duration rebase:rebase",
 )
 _GATE = _shape(
     "a gate", "data:text! target:text! task:text! rules:texts sensitive:texts validate:bool"
 )
+_REBASE = _shape("a rebase", "monitors:texts! reference:text!")
 _ROLLOUT = _shape(
     "a rollout", "strategy:text steps:ints watch:duration guards:texts min_rows:int after:duration"
 )
@@ -180,6 +192,9 @@ class _Reader:
 
     def as_rollout(self, node: Node, path: str) -> Rollout:
         return self.section(node, path, Rollout, _ROLLOUT)
+
+    def as_rebase(self, node: Node, path: str) -> Rebase:
+        return self.section(node, path, Rebase, _REBASE)
 
     def as_triggers(self, node: Node, path: str) -> tuple[Trigger, ...]:
         if not _is_seq(node):

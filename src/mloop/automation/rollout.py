@@ -13,11 +13,12 @@ import pandas as pd
 
 from mloop.automation.context import Context, Decision
 from mloop.automation.guards import PREDICTION, GuardCheck, Traffic, check_guards
+from mloop.monitoring import Monitors
 from mloop.registry import Registry
 from mloop.registry.client import CHAMPION
 from mloop.serving.deployments import Deployments
 from mloop.serving.query import LABEL, predictions
-from mloop.store import Failure, JobState, Route
+from mloop.store import Failure, JobState, NewAutomationEvent, Route
 
 SHADOW_MODEL, SHADOW_PREDICTION = "shadow.model", "shadow.prediction"
 
@@ -93,11 +94,25 @@ def promote(ctx: Context, data: dict[str, Any], why: str) -> Decision:
         deployments.set(deployment, list(follow), reason=_why(ctx, "promotion"))
     message = f"promoted {data['candidate']} to {name}@{CHAMPION} on {deployment}: {why}"
     events = [ctx.event("promoted", message, champion_before=data.get("champion"))]
+    events += _rebase(ctx, data)
     guards = ctx.policy.rollout.guards
     if ctx.policy.rollout.after_ms > 0 and guards:
         data["stage"] = {"kind": "after", "index": len(ctx.policy.rollout.steps), "since": ctx.now}
         return Decision(JobState.WATCHING, data, events)
     return Decision(JobState.PROMOTED, data, events)
+
+
+def _rebase(ctx: Context, data: dict[str, Any]) -> list[NewAutomationEvent]:
+    """Move the policy's monitors to the new champion's training data."""
+    if ctx.policy.rebase is None:
+        return []
+    reference = data["reference"]
+    monitors = Monitors(ctx.client, ctx.project)
+    for name in ctx.policy.rebase.monitors:
+        monitors.rebase(name, reference)
+    names = ", ".join(ctx.policy.rebase.monitors)
+    message = f"{names} now compare the traffic with {reference} and {data['candidate']}"
+    return [ctx.event("rebased", message, reference=reference)]
 
 
 def _canary(ctx: Context, data: dict[str, Any], index: int, why: str = "") -> Decision:

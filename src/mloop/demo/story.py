@@ -19,7 +19,7 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
-from mloop.automation import Agent, Gate, Policy, Rollout, Trigger
+from mloop.automation import Agent, Gate, Policy, Rebase, Rollout, Trigger
 from mloop.blobs import Digest
 from mloop.data.client import DataClient
 from mloop.demo import bikes
@@ -59,6 +59,7 @@ def policies() -> list[Policy]:
             triggers=(Trigger.drift("bikes-watch"), Trigger.decay("bikes-watch")),
             rollout=Rollout("canary", steps=(25, 100), watch="3s", guards=GUARDS, min_rows=96),
             cooldown="1h",
+            rebase=Rebase(("bikes-watch",), "bikes@latest"),
             **common,  # type: ignore[arg-type]
         ),
         Policy(

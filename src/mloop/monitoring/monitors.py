@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -36,7 +36,14 @@ from mloop.monitoring.window import Settings, WindowResult, evaluate_window
 from mloop.monitoring.windows import WindowSpec, parse_window
 from mloop.registry.times import to_ms
 from mloop.serving.query import logged_rows, predictions
-from mloop.store import Monitor, MonitorResult, NewMonitor, NewMonitorResult, Store
+from mloop.store import (
+    DatasetVersion,
+    Monitor,
+    MonitorResult,
+    NewMonitor,
+    NewMonitorResult,
+    Store,
+)
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
 
@@ -94,19 +101,8 @@ class Monitors:
         parse_window(window)
         _check_settings(drift_share, thresholds, decay_threshold, null_jump, webhook)
         _check_delay(label_delay)
-        current = self.store.deployments.get(deployment, self.project).revision
-        primary = resolve_version(self.store, current.primary[0].model, self.project)
-        model = load(primary.package, client=self.client)
-        if is_local(reference):
-            raise InvalidArgument(
-                f"a monitor's reference is a dataset version (NAME@N), not a file: "
-                f"`mloop data add {reference} --name NAME` first"
-            )
-        data = DataClient(self.client)
-        version_ref, frame = read_table(data, reference)
-        version = data.version(version_ref)
-        baseline = build_baseline(
-            frame, model, target=target, columns=list(columns) if columns else None
+        version, baseline = self._baseline(
+            deployment, reference, target, list(columns) if columns else None
         )
         for column in baseline.features.columns:  # a forced test must fit every column
             choose_test(column, method, column.name)
@@ -135,6 +131,37 @@ class Monitors:
             ),
             self.project,
         )
+
+    def rebase(self, name: str, reference: str) -> Monitor:
+        """Compare from now on with ``reference`` and the model the deployment serves now
+        (after a retrain: its training data and the new champion). Results so far stay."""
+        monitor = self.get(name)
+        settings = Settings.from_json(monitor.settings)
+        columns = Baseline.load(self.client, settings.baseline).features.names
+        version, baseline = self._baseline(monitor.deployment, reference, settings.target, columns)
+        for column in baseline.features.columns:
+            choose_test(column, settings.method, column.name)
+        rebased = replace(settings, baseline=baseline.store(self.client))
+        return self.store.monitors.rebase(
+            name, version.ref, version.id, rebased.to_json(), self.project
+        )
+
+    def _baseline(
+        self, deployment: str, reference: str, target: str | None, columns: list[str] | None
+    ) -> tuple[DatasetVersion, Baseline]:
+        """The reference version, and its statistics with the deployment's primary model."""
+        current = self.store.deployments.get(deployment, self.project).revision
+        primary = resolve_version(self.store, current.primary[0].model, self.project)
+        model = load(primary.package, client=self.client)
+        if is_local(reference):
+            raise InvalidArgument(
+                f"a monitor's reference is a dataset version (NAME@N), not a file: "
+                f"`mloop data add {reference} --name NAME` first"
+            )
+        data = DataClient(self.client)
+        version_ref, frame = read_table(data, reference)
+        version = data.version(version_ref)
+        return version, build_baseline(frame, model, target=target, columns=columns)
 
     def get(self, name: str) -> Monitor:
         return self.store.monitors.get(name, self.project)

@@ -372,6 +372,18 @@ class MonitorStore(Protocol):
 
     def get(self, name: str, project: str = "default") -> Monitor: ...
 
+    def rebase(
+        self,
+        name: str,
+        reference: str,
+        reference_version_id: int,
+        settings: str,
+        project: str = "default",
+    ) -> Monitor:
+        """Give the monitor a new reference (and the settings naming its new baseline);
+        its results so far stay as they are."""
+        ...
+
     def list_all(self, project: str = "default") -> list[Monitor]: ...
 
     def add_result(

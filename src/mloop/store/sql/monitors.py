@@ -79,6 +79,38 @@ class SqlMonitorStore:
             )
         return self.get(new.name, project)
 
+    def rebase(
+        self,
+        name: str,
+        reference: str,
+        reference_version_id: int,
+        settings: str,
+        project: str = "default",
+    ) -> Monitor:
+        validate.key("reference", reference)
+        _json_text("settings", settings)
+        with self._writer.begin() as conn:
+            monitor_id = _monitor_id(conn, name, project)
+            if (
+                conn.scalar(
+                    sa.select(dataset_versions.c.id).where(
+                        dataset_versions.c.id == reference_version_id
+                    )
+                )
+                is None
+            ):
+                raise NotFound(f"no dataset version with id {reference_version_id}")
+            conn.execute(
+                monitors.update()
+                .where(monitors.c.id == monitor_id)
+                .values(
+                    reference=reference,
+                    reference_version_id=reference_version_id,
+                    settings=settings,
+                )
+            )
+        return self.get(name, project)
+
     def get(self, name: str, project: str = "default") -> Monitor:
         with self._engine.connect() as conn:
             found = _monitors(conn, project, name)
