@@ -26,7 +26,20 @@ def sample(seed: int, n: int) -> list:
 
 @mloop.step
 def mean(values: list) -> float:
-    return round(float(np.mean(values)), 6)
+    value = round(float(np.mean(values)), 6)
+    mloop.log_metric("mean", value)  # a step logs to its own step run
+    return value
+
+
+@mloop.step
+def noisy(values: list) -> int:
+    mloop.log_metric("noise", float(np.random.default_rng().random()))  # not seeded
+    return len(values)
+
+
+@mloop.pipeline
+def unseeded(n: int = 10):
+    return noisy(sample(1, n))
 
 
 @mloop.pipeline
@@ -86,3 +99,23 @@ def test_a_run_outside_git_cannot_be_reproduced(
     assert code == 2 and "recorded no git commit" in out
     code, out = cli("runs", "reproduce", "nothing-like-this")
     assert code != 0
+
+
+@pytest.mark.slow
+def test_a_metric_that_changes_when_run_again_is_reported(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workspace / "noisy.py").write_text(textwrap.dedent(FLOW))
+    (workspace / ".gitignore").write_text(".mloop/\n")
+    git(workspace, "init", "-q")
+    git(workspace, "add", ".")
+    git(workspace, "commit", "-q", "-m", "unseeded")
+    monkeypatch.syspath_prepend(str(workspace))
+    code, out = cli("pipeline", "run", "noisy:unseeded", "--json")
+    assert code == 0, out
+    code, out = cli("runs", "reproduce", json.loads(out)["run"][:10], "--json")
+    assert code == 9, out
+    steps = {s["node"]: s for s in json.loads(out)["steps"]}
+    assert steps["sample"]["same"] and not steps["noisy"]["same"]
+    assert steps["noisy"]["original"] == steps["noisy"]["again"]  # same output, other metric
+    assert steps["noisy"]["detail"].startswith("noise ")

@@ -3,9 +3,9 @@
 The pipeline run's tracked run recorded the git commit (and the folder it was run
 from); the commit is checked out into a temporary worktree, the pipeline is run
 there with the recorded parameters and without the cache, and every step's output
-is compared with the original's. Data versions are read by their references as
-before, and seeds are parameters, so a deterministic pipeline gives identical
-digests.
+and the metrics it logged are compared with the original's. Data versions are read
+by their references as before, and seeds are parameters, so a deterministic pipeline
+gives identical digests and metrics.
 """
 
 from __future__ import annotations
@@ -121,13 +121,29 @@ def _compare(client: Client, original: str, again: str) -> list[StepComparison]:
             )
             continue
         a, b = json.loads(old.outputs), json.loads(new.outputs)
-        same = a == b
-        detail = ""
-        if not same and a and b and a["kind"] == b["kind"] == "json":
-            detail = f"{load_value(client, a)!r} → {load_value(client, b)!r}"
+        differences = []
+        if a != b and a and b and a["kind"] == b["kind"] == "json":
+            differences.append(f"{load_value(client, a)!r} → {load_value(client, b)!r}")
+        differences += _metric_changes(client, old.run_id, new.run_id)
         found.append(
             StepComparison(
-                node, same, a["digest"][:12] if a else "-", b["digest"][:12] if b else "-", detail
+                node,
+                a == b and not differences,
+                a["digest"][:12] if a else "-",
+                b["digest"][:12] if b else "-",
+                "; ".join(differences),
             )
         )
     return found
+
+
+def _metric_changes(client: Client, old: str | None, new: str | None) -> list[str]:
+    """The metrics the step logged that differ (or that only one of the runs logged)."""
+    if old is None or new is None:
+        return []
+    a, b = client.get_run(old).metrics, client.get_run(new).metrics
+    return [
+        f"{key} {a.get(key, '-')} → {b.get(key, '-')}"
+        for key in sorted(set(a) | set(b))
+        if a.get(key) != b.get(key)
+    ]
