@@ -13,7 +13,17 @@ from mloop.automation import Agent, Gate, Policy, Rollout, Trigger
 from mloop.data.client import DataClient
 from mloop.registry import Registry
 from mloop.serving.deployments import Deployments
+from mloop.store import AutomationEvent
 from mloop.tracking.client import Client
+
+
+def tick(agent: Agent, now: int | None = None) -> list[AutomationEvent]:
+    """One tick of ``agent``, then its holds released, as a stopped agent does (so the
+    next agent, a "restart", can go on at once)."""
+    try:
+        return agent.tick(now)
+    finally:
+        agent.release()
 
 
 @dataclass

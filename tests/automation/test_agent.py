@@ -15,16 +15,16 @@ from mloop.errors import InvalidArgument
 from mloop.store import JobState, NewMonitor, NewMonitorEvent, NewMonitorResult
 from mloop.store.entities import now_ms
 
-from .conftest import Loop
+from .conftest import Loop, tick
 
 HOUR = 3_600_000
 
 
 def test_new_data_retrains_gates_and_promotes_once_per_version(loop: Loop) -> None:
-    loop.agent().tick()
+    tick(loop.agent())
     assert loop.kinds() == ["armed"]  # the versions there before do not fire
     DataClient(loop.client).add(noise(loop.frame.iloc[:400], 1), "cancer")
-    decided = loop.agent().tick()
+    decided = tick(loop.agent())
     assert [e.kind for e in decided] == ["triggered", "trained", "gate_passed", "promoted"]
     assert "cancer@2" in decided[0].message
     assert loop.champion() == 2
@@ -32,9 +32,9 @@ def test_new_data_retrains_gates_and_promotes_once_per_version(loop: Loop) -> No
     assert job.state is JobState.PROMOTED
     assert json.loads(job.data)["params"] == {"data": "cancer@2"}  # fixed when triggered
 
-    assert Agent(loop.client, [loop.policy()]).tick() == []  # a restarted agent: nothing new
+    assert tick(Agent(loop.client, [loop.policy()])) == []  # a restarted agent: nothing new
     DataClient(loop.client).add(noise(loop.frame.iloc[:400], 2), "cancer")
-    loop.agent().tick()
+    tick(loop.agent())
     assert len(loop.client.store.automation.jobs()) == 2
     assert loop.champion() == 3
 
@@ -69,7 +69,7 @@ def test_each_trigger_kind_fires_exactly_once_per_event_across_a_restart(
     chosen = triggers[kind]
     policy = loop.policy(triggers=() if chosen is None else (chosen,), gate=None)
     t0 = 1_800_000_000_000  # on the hour
-    Agent(loop.client, [policy]).tick(t0 + 1)
+    tick(Agent(loop.client, [policy]), t0 + 1)
 
     def event(n: int) -> None:
         if kind in ("drift", "decay"):
@@ -78,17 +78,17 @@ def test_each_trigger_kind_fires_exactly_once_per_event_across_a_restart(
         elif kind == "manual":
             Agent(loop.client, [policy]).trigger(policy.name, "by hand")
 
-    def tick(n: int) -> None:
-        Agent(loop.client, [policy]).tick(t0 + n * HOUR + 60_000)  # a new agent every time
+    def at_hour(n: int) -> None:
+        tick(Agent(loop.client, [policy]), t0 + n * HOUR + 60_000)  # a new agent every time
 
     event(1)
-    tick(1)
-    tick(1)  # restarted: the same event must not fire again
+    at_hour(1)
+    at_hour(1)  # restarted: the same event must not fire again
     jobs = loop.client.store.automation.jobs()
     assert [j.state for j in jobs] == [JobState.PROMOTED]
     event(2)
-    tick(2)
-    tick(2)
+    at_hour(2)
+    at_hour(2)
     jobs = loop.client.store.automation.jobs()
     assert [j.state for j in jobs] == [JobState.PROMOTED] * 2
     assert loop.kinds(policy.name).count("triggered") == 2
@@ -196,3 +196,15 @@ def test_a_rebase_naming_an_unknown_monitor_is_refused_before_any_work(loop: Loo
     agent = Agent(loop.client, [loop.policy(rebase=Rebase(("nope",), "cancer@latest"))])
     with pytest.raises(InvalidArgument, match="nope"):
         agent.check()
+
+
+def test_two_agents_never_work_on_one_policy_at_once(loop: Loop) -> None:
+    policy = loop.policy(triggers=(), gate=None)
+    first, second = Agent(loop.client, [policy]), Agent(loop.client, [policy])
+    first.tick()  # holds the policy now
+    second.trigger(policy.name)
+    assert second.tick() == []  # held by the first: left alone
+    assert loop.client.store.automation.jobs()[0].state is JobState.QUEUED
+    first.release()
+    assert [e.kind for e in second.tick()] == ["trained", "gate_passed", "promoted"]
+    second.release()

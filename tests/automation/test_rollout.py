@@ -17,7 +17,7 @@ from mloop.data.client import DataClient
 from mloop.store import JobState
 from servers import Running, serving
 
-from .conftest import Loop
+from .conftest import Loop, tick
 
 pytestmark = pytest.mark.parametrize("store_uri", ["sqlite"], indirect=True)
 
@@ -69,7 +69,7 @@ def _until_done(agent: Agent, seconds: float = 90) -> JobState:
     """Tick until the run ends, with a new agent every time (as if restarted)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        Agent(agent.client, list(agent.policies.values())).tick()
+        tick(Agent(agent.client, list(agent.policies.values())))
         job = agent.client.store.automation.jobs()[-1]
         if not job.state.active:
             return job.state
@@ -164,3 +164,94 @@ def test_a_candidate_that_fails_its_requests_is_rolled_back_on_its_error_rate(lo
     failed = loop.client.store.predictions.failures(deployment="cancer-api")
     assert failed and {f.model for f in failed} == {"models:/cancer/2"}
     assert "the feature service is down" in failed[0].error
+
+
+def test_a_promotion_that_breaches_afterwards_is_undone_exactly(loop: Loop) -> None:
+    policy = loop.policy(
+        triggers=(),
+        gate=None,
+        rollout=Rollout("direct", guards=("accuracy>=0.8",), after="60s", min_rows=40),
+        params={"data": "cancer@latest", "broken": True},
+    )
+    agent = loop.agent(policy)
+    before = loop.deployments.get("cancer-api").revision
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server, traffic(server, loop):
+        agent.trigger(policy.name)
+        assert _until_done(agent) is JobState.ROLLED_BACK
+    assert loop.kinds() == ["triggered", "trained", "gate_passed", "promoted", "rolled_back"]
+    assert loop.champion() == 1  # back to the version before, not one step back from now
+    assert loop.deployments.get("cancer-api").revision.routes == before.routes
+    assert not loop.client.store.automation.jobs()[-1].state.active
+
+
+def test_a_stage_that_cannot_show_enough_scored_rows_rolls_back_at_its_timeout(
+    loop: Loop,
+) -> None:
+    slow = Rollout("canary", steps=(50, 100), watch="1s", timeout="4s", min_rows=40)
+    policy = loop.policy(
+        triggers=(), gate=None, rollout=slow, params={"data": "cancer@latest", "failing": True}
+    )
+    agent = loop.agent(policy)
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server, traffic(server, loop):
+        agent.trigger(policy.name)
+        assert _until_done(agent) is JobState.ROLLED_BACK
+    last = loop.client.store.automation.events()[-1]
+    assert "rows scored of the 40 needed" in last.message
+    assert loop.champion() == 1
+
+
+def test_without_a_champion_the_canary_shares_what_the_deployment_serves(loop: Loop) -> None:
+    loop.registry.remove_alias("cancer", "champion")
+    loop.deployments.set("cancer-api", ["models:/cancer/1"])
+    DataClient(loop.client).add(noise(loop.frame.iloc[:400], 1), "cancer")
+    policy = loop.policy(triggers=(), rollout=CANARY)  # its gate is relative: to cancer/1
+    agent = loop.agent(policy)
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server:
+        with traffic(server, loop) as seen:
+            agent.trigger(policy.name)
+            assert _until_done(agent) is JobState.PROMOTED
+        assert seen.failures == []
+    assert loop.kinds() == ["triggered", "trained", "gate_passed", "canary", "promoted"]
+    gate = loop.client.store.automation.events()[2]
+    assert "against models:/cancer/1" in gate.message
+    assert loop.champion() == 2
+
+
+def test_a_cancelled_canary_gives_the_deployment_its_routes_back(loop: Loop) -> None:
+    slow = Rollout("canary", steps=(50, 100), watch="1h", min_rows=40)
+    policy = loop.policy(triggers=(), gate=None, rollout=slow)
+    agent = loop.agent(policy)
+    before = loop.deployments.get("cancer-api").revision
+    agent.trigger(policy.name)
+    tick(agent)
+    job = loop.client.store.automation.jobs()[-1]
+    assert job.state is JobState.ROLLING
+    assert len(loop.deployments.get("cancer-api").revision.primary) == 2
+    ended = agent.cancel(job.id, "release freeze")
+    assert ended.state is JobState.FAILED
+    assert loop.deployments.get("cancer-api").revision.routes == before.routes
+    last = loop.client.store.automation.events()[-1]
+    assert "cancelled by hand: release freeze" in last.message and "back to" in last.message
+
+
+def test_a_step_that_breaks_mid_rollout_fails_the_job_and_puts_the_routes_back(
+    loop: Loop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mloop.automation import live
+
+    slow = Rollout("canary", steps=(50, 100), watch="1h", min_rows=40)
+    policy = loop.policy(triggers=(), gate=None, rollout=slow)
+    agent = loop.agent(policy)
+    before = loop.deployments.get("cancer-api").revision
+    agent.trigger(policy.name)
+    tick(agent)
+    assert loop.client.store.automation.jobs()[-1].state is JobState.ROLLING
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in a guard")
+
+    monkeypatch.setattr(live, "traffic", broken)
+    tick(agent)
+    assert loop.client.store.automation.jobs()[-1].state is JobState.FAILED
+    assert loop.deployments.get("cancer-api").revision.routes == before.routes
+    assert "a bug in a guard" in loop.client.store.automation.events()[-1].message

@@ -90,3 +90,17 @@ def test_a_malformed_event_is_refused_and_nothing_is_written(
     with pytest.raises(InvalidArgument):
         store.record(bad)
     assert len(store.events()) == 1
+
+
+def test_a_lease_is_held_by_one_owner_until_it_ends_or_is_released(client: Client) -> None:
+    store = client.store.automation
+    assert store.lease("p", "a", until=2_000, now=1_000)
+    assert store.lease("p", "a", until=3_000, now=1_500)  # renewed by its owner
+    assert not store.lease("p", "b", until=4_000, now=2_500)  # held by a until 3,000
+    assert store.lease("q", "b", until=4_000, now=2_500)  # another policy is free
+    assert store.lease("p", "b", until=5_000, now=3_001)  # a's lease ran out
+    assert not store.lease("p", "a", until=6_000, now=3_500)
+    store.release("p", "a")  # not a's: changes nothing
+    assert not store.lease("p", "a", until=6_000, now=3_500)
+    store.release("p", "b")
+    assert store.lease("p", "a", until=6_000, now=3_500)

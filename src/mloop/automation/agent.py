@@ -2,7 +2,7 @@
 
     agent = Agent(mloop.Client(), load_policies("mloop.yaml"))
     agent.check()                   # bad policies fail here, before any work
-    agent.tick()                    # what `mloop agent --once` does
+    agent.tick()                    # what `mloop agent --once` does (then release())
     agent.run(interval=10)          # what `mloop agent` does, until stopped
 
 A tick is idempotent: all its state (trigger cursors, jobs, their stages) is in the
@@ -10,6 +10,10 @@ store, every change is written with its decision event in one transaction, and a
 change is only made from the state it was decided on. So an agent can be stopped at
 any moment and started again (or two can run) without a trigger firing twice or a
 decision being lost; an interrupted pipeline run is run again, reusing its cached steps.
+
+An agent holds each policy it works on (a lease in the store, renewed while it works),
+so two agents never act on one policy at once; a stopped agent releases its holds, and
+one that died loses them after ``LEASE_MS``.
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from mloop.automation import rollout, train
-from mloop.automation.context import Context, Decision, job_data
+from mloop.automation import steps
+from mloop.automation.context import Context
 from mloop.automation.policy import LATEST, Policy
+from mloop.automation.rollout import live_deployment
 from mloop.automation.triggers import Firing, check_triggers, current_cursor, firing
 from mloop.data.client import DataClient
-from mloop.errors import Conflict, InvalidArgument, MloopError, NotFound
+from mloop.errors import BackendUnavailable, Conflict, InvalidArgument, MloopError, NotFound
 from mloop.pipelines import load_pipeline
 from mloop.store import AutomationEvent, Job, JobState, NewJob
 from mloop.store.entities import now_ms
@@ -35,14 +41,9 @@ from mloop.tracking.client import Client
 logger = logging.getLogger("mloop.automation")
 MANUAL = "manual"
 
-Step = Callable[[Context, Job, dict[str, Any]], Decision | None]
-STEPS: dict[JobState, Step] = {
-    JobState.QUEUED: train.train,
-    JobState.TRAINED: lambda ctx, job, data: train.gate(ctx, data),
-    JobState.GATED: lambda ctx, job, data: rollout.start(ctx, data),
-    JobState.ROLLING: lambda ctx, job, data: rollout.watch(ctx, data),
-    JobState.WATCHING: lambda ctx, job, data: rollout.after(ctx, data),
-}
+LEASE_MS = 120_000
+"""How long an agent holds a policy after it last looked at it; another agent takes the
+policy over once the lease ran out (the first one stopped or lost the store)."""
 
 
 class Agent:
@@ -55,6 +56,8 @@ class Agent:
         self.client = client
         self.policies = {p.name: p for p in policies}
         self.project = project
+        self.id = uuid.uuid4().hex
+        self._orphans: set[int] = set()
 
     def check(self) -> None:
         """Refuse policies naming what does not exist (datasets, monitors, the
@@ -75,15 +78,19 @@ class Agent:
 
     def tick(self, now: int | None = None) -> list[AutomationEvent]:
         """Evaluate every trigger once and move every active job as far as it can go
-        now; returns the decisions made."""
+        now; returns the decisions made. A policy another agent holds is left alone."""
         store = self.client.store.automation
-        first = store.events(project=self.project)
-        after = first[-1].id if first else 0
+        after = store.last_event_id(self.project)
         for policy in self.policies.values():
+            if not self._hold(policy):
+                continue
             self._arm(policy, now or now_ms())
             self._fire(policy, now or now_ms())
             for job in store.jobs(policy.name, active=True, project=self.project):
-                self._advance(policy, job)
+                long = job.state is JobState.QUEUED  # training: keep the hold meanwhile
+                with self._holding(policy) if long else nullcontext():
+                    steps.advance(self.client, policy, self.project, job)
+        self._warn_orphans()
         return store.events(after=after, project=self.project)
 
     def run(
@@ -94,15 +101,41 @@ class Agent:
     ) -> None:
         """Tick every ``interval`` seconds until ``stop`` is set."""
         stop = stop or threading.Event()
-        while not stop.is_set():
+        try:
+            while not stop.is_set():
+                try:
+                    events = self.tick()
+                except MloopError as exc:  # the store is away for a moment: try again later
+                    logger.error("mloop agent: %s", exc)
+                    events = []
+                if on_events is not None and events:
+                    on_events(events)
+                stop.wait(interval)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Give up this agent's holds on its policies, so another agent can go on now."""
+        for name in self.policies:
             try:
-                events = self.tick()
-            except MloopError as exc:  # the store is away for a moment: try again later
-                logger.error("mloop agent: %s", exc)
-                events = []
-            if on_events is not None and events:
-                on_events(events)
-            stop.wait(interval)
+                self.client.store.automation.release(name, self.id, self.project)
+            except MloopError as exc:
+                logger.warning("mloop agent: could not release %s: %s", name, exc)
+
+    def cancel(self, job_id: int, reason: str = "") -> Job:
+        """End an active job by hand, putting back what it changed on live traffic (its
+        canary routes, its promotion); works on jobs of any policy the agent knows."""
+        job = self.client.store.automation.job(job_id)
+        if not job.state.active:
+            raise InvalidArgument(f"job {job_id} has ended already ({job.state.value})")
+        policy = self._policy(job.policy)
+        ctx = Context(self.client, policy, self.project, now_ms())
+        decision = steps.fail(ctx, job, f"cancelled by hand: {reason or 'no reason given'}")
+        if decision is None:
+            raise BackendUnavailable(f"job {job_id}: its changes cannot be put back now")
+        return self.client.store.automation.advance(
+            job.id, job.state, decision.state, json.dumps(decision.data), decision.events
+        )
 
     def trigger(self, policy: str, reason: str = "") -> Job | None:
         """Start a run of ``policy`` by hand (``mloop agent trigger``); the next tick runs it."""
@@ -110,6 +143,48 @@ class Agent:
         now = now_ms()
         fired = Firing(MANUAL, f"{MANUAL}:{uuid.uuid4().hex}", "", reason or "triggered by hand")
         return self._open(found, fired, now, cursor=None)
+
+    def _hold(self, policy: Policy) -> bool:
+        now = now_ms()
+        return self.client.store.automation.lease(
+            policy.name, self.id, now + LEASE_MS, now, self.project
+        )
+
+    @contextmanager
+    def _holding(self, policy: Policy) -> Iterator[None]:
+        """Renew the hold on ``policy`` while a step runs (training can take hours)."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(LEASE_MS / 4000):
+                try:
+                    self._hold(policy)
+                except MloopError as exc:
+                    logger.warning("mloop agent: could not renew %s: %s", policy.name, exc)
+
+        keeper = threading.Thread(target=renew, name="mloop-agent-lease", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
+
+    def _warn_orphans(self) -> None:
+        """Say (once) which active jobs belong to a policy this agent does not have."""
+        for job in self.client.store.automation.jobs(active=True, project=self.project):
+            if job.policy in self.policies or job.id in self._orphans:
+                continue
+            self._orphans.add(job.id)
+            logger.warning(
+                "mloop agent: job %d of policy %s is %s on %s, and no policy of this agent "
+                "is named so: `mloop agent cancel %d` ends it, putting its changes back",
+                job.id,
+                job.policy,
+                job.state.value,
+                live_deployment(job) or "its deployment",
+                job.id,
+            )
 
     def _policy(self, name: str) -> Policy:
         if name not in self.policies:
@@ -171,7 +246,11 @@ class Agent:
             data: dict[str, Any] = {"reason": fired.reason}
         else:
             state, kind, message = JobState.QUEUED, "triggered", fired.reason
-            data = {"reason": fired.reason, "params": self._params(policy, resolve=True)}
+            data = {
+                "reason": fired.reason,
+                "deployment": policy.deployment,
+                "params": self._params(policy, resolve=True),
+            }
             if policy.gate is not None:
                 data["gate_data"] = _resolve(self.client, policy.gate.data, self.project)
             if policy.rebase is not None:
@@ -182,11 +261,9 @@ class Agent:
 
     def _busy(self, policy: Policy, now: int) -> str | None:
         """Why a new run of ``policy`` must wait, or None."""
-        jobs = self.client.store.automation.jobs(policy.name, project=self.project)
-        ran = [j for j in jobs if j.state is not JobState.SKIPPED]
-        if not ran:
+        last = self.client.store.automation.last_job(policy.name, project=self.project)
+        if last is None:
             return None
-        last = ran[-1]
         if last.state.active:
             return f"run {last.id} is still {last.state.value}"
         if now - last.updated_at < policy.cooldown_ms:
@@ -200,34 +277,6 @@ class Agent:
             k: _resolve(self.client, v, self.project) if isinstance(v, str) else v
             for k, v in policy.params.items()
         }
-
-    def _advance(self, policy: Policy, job: Job) -> None:
-        """Move ``job`` on while its steps decide something now."""
-        store = self.client.store.automation
-        while job.state.active:
-            ctx = Context(self.client, policy, self.project, now_ms())
-            try:
-                decision = STEPS[job.state](ctx, job, job_data(job))
-            except Exception as exc:  # user code (pipelines, models) must not stop the agent
-                reason = str(exc) if isinstance(exc, MloopError) else f"{type(exc).__name__}: {exc}"
-                logger.exception("mloop agent: job %d of %s failed", job.id, policy.name)
-                decision = Decision(
-                    JobState.FAILED,
-                    job_data(job),
-                    [
-                        ctx.event(
-                            "failed", f"the {job.state.value} job's next step failed: {reason}"
-                        )
-                    ],
-                )
-            if decision is None:
-                return
-            try:
-                job = store.advance(
-                    job.id, job.state, decision.state, json.dumps(decision.data), decision.events
-                )
-            except Conflict:  # another agent moved it meanwhile
-                return
 
 
 def _resolve(client: Client, value: str, project: str) -> str:

@@ -134,16 +134,26 @@ class Traffic:
 
 
 def check_guards(
-    guards: list[Guard], candidate: Traffic, others: Traffic, task: str
+    guards: list[Guard],
+    candidate: Traffic,
+    others: Traffic,
+    task: str,
+    figures: dict[str, float] | None = None,
 ) -> list[GuardCheck]:
-    """Each guard on the candidate's traffic against the others'."""
-    return [_check(g, candidate, others, task) for g in guards]
+    """Each guard on the candidate's traffic against the others'; where the others have
+    no value, ``figures`` (by guard text) stands in for it."""
+    return [_check(g, candidate, others, task, figures or {}) for g in guards]
 
 
-def _check(guard: Guard, mine: Traffic, theirs: Traffic, task: str) -> GuardCheck:
+def _check(
+    guard: Guard, mine: Traffic, theirs: Traffic, task: str, figures: dict[str, float]
+) -> GuardCheck:
     if guard.name == ERROR_RATE:
-        return _verdict(guard, mine.error_rate, theirs.error_rate)
-    return _verdict(guard, *_measure(guard, mine.rows, theirs.rows, task))
+        measured = mine.error_rate, theirs.error_rate
+    else:
+        measured = _measure(guard, mine.rows, theirs.rows, task)
+    others = measured[1] if measured[1] is not None else figures.get(guard.text)
+    return _verdict(guard, measured[0], others)
 
 
 def _verdict(guard: Guard, mine: float | None, theirs: float | None) -> GuardCheck:
@@ -191,7 +201,12 @@ def _live(metric: str, rows: pd.DataFrame, task: str) -> float | None:
     if metric in REGRESSION_METRICS:
         if task != "regression":
             return None
-        values = regression_metrics(truth.astype(float), predicted.astype(float))
+        truth = pd.to_numeric(pd.Series(truth), errors="coerce").to_numpy(dtype=float)
+        predicted = pd.to_numeric(pd.Series(predicted), errors="coerce").to_numpy(dtype=float)
+        usable = np.isfinite(truth) & np.isfinite(predicted)  # a label that is not a number
+        if not usable.any():
+            return None
+        values = regression_metrics(truth[usable], predicted[usable])
     else:
         if task != "classification":
             return None

@@ -124,7 +124,9 @@ class Rollout:
     of the deployment's traffic in turn, each for ``watch``; ``shadow`` first scores
     every request in shadow for ``watch``, then goes on as a canary. ``guards`` are
     checked on the candidate's logged traffic (once it has ``min_rows`` rows) during
-    every stage and for ``after`` past promotion; a breach rolls back."""
+    every stage and for ``after`` past promotion; a breach rolls back. A stage that has
+    not shown ``min_rows`` scored rows and every guard measured and held within
+    ``timeout`` (by default three watches, and at least ten minutes) rolls back too."""
 
     strategy: Strategy = "direct"
     steps: tuple[int, ...] = (10, 50, 100)
@@ -132,6 +134,7 @@ class Rollout:
     guards: tuple[str, ...] = ()
     min_rows: int = 50
     after: str = "0"
+    timeout: str | None = None
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -152,7 +155,11 @@ class Rollout:
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "guards", _texts("guards", self.guards))
         self.parsed_guards()
-        parse_duration(self.watch)
+        watch = parse_duration(self.watch)
+        if self.timeout is not None and parse_duration(self.timeout) < watch:
+            raise InvalidArgument(
+                f"a rollout's timeout ({self.timeout}) is at least its watch ({self.watch})"
+            )
         parse_duration(self.after)
         if isinstance(self.min_rows, bool) or not isinstance(self.min_rows, int):
             raise InvalidArgument(f"min_rows is a whole number, got {self.min_rows!r}")
@@ -165,6 +172,12 @@ class Rollout:
     @property
     def watch_ms(self) -> int:
         return int(parse_duration(self.watch).total_seconds() * 1000)
+
+    @property
+    def timeout_ms(self) -> int:
+        if self.timeout is not None:
+            return int(parse_duration(self.timeout).total_seconds() * 1000)
+        return max(3 * self.watch_ms, 600_000)
 
     @property
     def after_ms(self) -> int:

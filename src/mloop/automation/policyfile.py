@@ -26,6 +26,7 @@
           guards: ["mae<=+5", "latency_p95_ms<=50"]
           min_rows: 50
           after: 0
+          timeout: 30m                      # a stage not done by then rolls back
         cooldown: 1h
         rebase:                             # optional: after a promotion, move monitors
           monitors: [bikes-watch]           #   to the new model's training data
@@ -93,7 +94,9 @@ _GATE = _shape(
 )
 _REBASE = _shape("a rebase", "monitors:texts! reference:text!")
 _ROLLOUT = _shape(
-    "a rollout", "strategy:text steps:ints watch:duration guards:texts min_rows:int after:duration"
+    "a rollout",
+    "strategy:text steps:ints watch:duration guards:texts min_rows:int after:duration"
+    " timeout:duration",
 )
 
 

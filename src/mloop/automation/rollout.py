@@ -2,104 +2,193 @@
 watched on live traffic; a breach rolls the deployment (or the champion alias) back.
 
 Every change is a new deployment revision or alias move, which running servers
-follow without dropping a request.
+follow without dropping a request. Each step checks what it finds before it acts, so
+doing a step again (after an agent was stopped halfway) changes nothing twice.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-import pandas as pd
-
+from mloop.automation import live
 from mloop.automation.context import Context, Decision
-from mloop.automation.guards import PREDICTION, GuardCheck, Traffic, check_guards
+from mloop.automation.guards import GuardCheck, Traffic
+from mloop.errors import InvalidArgument, NotFound
 from mloop.monitoring import Monitors
 from mloop.registry import Registry
 from mloop.registry.client import CHAMPION
 from mloop.serving.deployments import Deployments
-from mloop.serving.query import LABEL, predictions
-from mloop.store import Failure, JobState, NewAutomationEvent, Route
-
-SHADOW_MODEL, SHADOW_PREDICTION = "shadow.model", "shadow.prediction"
+from mloop.store import Job, JobState, NewAutomationEvent, Revision, Route
 
 
-def start(ctx: Context, data: dict[str, Any]) -> Decision:
-    """Begin the rollout of a candidate that passed its gate."""
+def start(ctx: Context, job: Job, data: dict[str, Any]) -> Decision | None:
+    """Begin the rollout of a candidate that passed its gate (once no other rollout is
+    under way on the same deployment)."""
+    if _other_rollout(ctx, job) is not None:
+        return None  # waits, as GATED, for the other rollout to end
     rollout = ctx.policy.rollout
     deployments = Deployments(ctx.client, ctx.project)
     current = deployments.get(ctx.policy.deployment).revision
     data["revision_before"] = current.number
-    if rollout.strategy == "direct" or data.get("champion") is None:
-        why = "direct rollout" if rollout.strategy == "direct" else "no champion to compare with"
-        return promote(ctx, data, why)
-    if rollout.strategy == "shadow":
-        routes = [*current.primary, Route(data["candidate"], 0, shadow=True)]
-        deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, "shadow"))
-        data["stage"] = {"kind": "shadow", "index": -1, "since": ctx.now}
-        message = (
-            f"{data['candidate']} scores {ctx.policy.deployment}'s traffic in shadow "
-            f"for {rollout.watch}"
-        )
-        return Decision(JobState.ROLLING, data, [ctx.event("shadow", message)])
-    return _canary(ctx, data, 0)
+    if rollout.strategy == "direct":
+        return promote(ctx, data, "direct rollout")
+    if rollout.strategy == "canary":
+        return _canary(ctx, data, 0)
+    routes = [*current.primary, Route(data["candidate"], 0, shadow=True)]  # replaces a shadow
+    deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, "shadow"))
+    data["stage"] = {"kind": "shadow", "index": -1, "since": ctx.now}
+    message = (
+        f"{data['candidate']} scores {ctx.policy.deployment}'s traffic in shadow "
+        f"for {rollout.watch}"
+    )
+    return Decision(JobState.ROLLING, data, [ctx.event("shadow", message)])
 
 
 def watch(ctx: Context, data: dict[str, Any]) -> Decision | None:
     """Check the current stage's guards; roll back, go on, or wait."""
     rollout = ctx.policy.rollout
     stage = data["stage"]
-    candidate, others = _traffic(ctx, data["candidate"], stage["since"], stage["kind"])
-    checks = _checks(ctx, candidate, others)
+    mine, theirs = live.traffic(ctx, data["candidate"], stage["since"], stage["kind"])
+    checks = live.checks(ctx, mine, theirs)
     breached = [c for c in checks if c.breached]
     if breached:
-        return _roll_back(ctx, data, breached, stage)
-    if ctx.now - stage["since"] < rollout.watch_ms or candidate.volume < rollout.min_rows:
+        return _roll_back(ctx, data, _describe(breached), stage)
+    elapsed = ctx.now - stage["since"]
+    scored = len(mine.rows)
+    if elapsed < rollout.watch_ms or scored < rollout.min_rows or not _all_held(checks):
+        if elapsed >= rollout.timeout_ms:
+            return _roll_back(ctx, data, _shortfall(ctx, scored, checks), stage)
         return None
-    figures = "; ".join(c.describe() for c in checks) or "no guards declared"
-    data.setdefault("passed_stages", []).append({**stage, "rows": candidate.volume})
+    figures = _describe(checks) or "no guards declared"
+    data["figures"] = {c.guard: c.others for c in checks if c.others is not None}
+    data.setdefault("passed_stages", []).append({**stage, "rows": scored})
     index = stage["index"] + 1
+    held = f"{_stage_name(ctx, stage)} held on {scored} rows: {figures}"
     if index >= len(rollout.steps) or rollout.steps[index] == 100:
-        return promote(
-            ctx, data, f"{_stage_name(ctx, stage)} held on {candidate.volume} rows: {figures}"
-        )
-    return _canary(ctx, data, index, f"{_stage_name(ctx, stage)} held: {figures}")
+        return promote(ctx, data, held)
+    return _canary(ctx, data, index, held)
 
 
 def after(ctx: Context, data: dict[str, Any]) -> Decision | None:
-    """Watch a promoted candidate for ``rollout.after``; a breach moves the champion back."""
+    """Watch a promoted candidate for ``rollout.after``; a breach undoes the promotion."""
     since = data["stage"]["since"]
-    mine, _ = _traffic(ctx, data["candidate"], since, "after")
-    checks = _checks(ctx, mine, Traffic(mine.rows.iloc[:0]))
+    now_champion = _champion(ctx)
+    if now_champion != data["candidate"]:
+        message = (
+            f"stopped watching {data['candidate']}: {ctx.policy.model}@{CHAMPION} is now "
+            f"{now_champion or 'unset'}, moved by someone else"
+        )
+        return Decision(JobState.PROMOTED, data, [ctx.event("done", message)])
+    mine, _ = live.traffic(ctx, data["candidate"], since, "after")
+    checks = live.checks(ctx, mine, Traffic(mine.rows.iloc[:0]), data.get("figures"))
     breached = [c for c in checks if c.breached]
     if breached:
-        why = "; ".join(c.describe() for c in breached)
-        Registry(ctx.client, ctx.project).rollback(
-            ctx.policy.model, reason=f"{ctx.policy.name}: guard breached after promotion: {why}"
-        )
-        message = f"rolled back {data['candidate']} after promotion: {why}"
+        why = _describe(breached)
+        undone = undo(ctx, data, JobState.WATCHING, f"guard breached after promotion: {why}")
+        message = f"rolled back {data['candidate']} after promotion: {why}; {undone}"
         return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
     if ctx.now - since < ctx.policy.rollout.after_ms:
         return None
-    message = f"{data['candidate']} held its guards for {ctx.policy.rollout.after} after promotion"
+    figures = _describe(checks) or f"fewer than {ctx.policy.rollout.min_rows} rows"
+    message = (
+        f"{data['candidate']} watched for {ctx.policy.rollout.after} after promotion: {figures}"
+    )
     return Decision(JobState.PROMOTED, data, [ctx.event("done", message)])
 
 
 def promote(ctx: Context, data: dict[str, Any], why: str) -> Decision:
     """Make the candidate the champion and have the deployment follow the champion."""
     name, deployment = ctx.policy.model, ctx.policy.deployment
-    Registry(ctx.client, ctx.project).promote(data["candidate"], reason=f"{ctx.policy.name}: {why}")
+    if _champion(ctx) != data["candidate"]:
+        Registry(ctx.client, ctx.project).promote(
+            data["candidate"], reason=f"{ctx.policy.name}: {why}"
+        )
     deployments = Deployments(ctx.client, ctx.project)
-    follow = (Route(f"models:/{name}@{CHAMPION}", 100),)
-    if deployments.get(deployment).revision.routes != follow:
+    current = deployments.get(deployment).revision
+    follow = (Route(f"models:/{name}@{CHAMPION}", 100), *_shadows(current, data["candidate"]))
+    if current.routes != follow:
         deployments.set(deployment, list(follow), reason=_why(ctx, "promotion"))
     message = f"promoted {data['candidate']} to {name}@{CHAMPION} on {deployment}: {why}"
     events = [ctx.event("promoted", message, champion_before=data.get("champion"))]
     events += _rebase(ctx, data)
-    guards = ctx.policy.rollout.guards
-    if ctx.policy.rollout.after_ms > 0 and guards:
+    if ctx.policy.rollout.after_ms > 0 and ctx.policy.rollout.guards:
         data["stage"] = {"kind": "after", "index": len(ctx.policy.rollout.steps), "since": ctx.now}
         return Decision(JobState.WATCHING, data, events)
     return Decision(JobState.PROMOTED, data, events)
+
+
+def undo(ctx: Context, data: dict[str, Any], state: JobState, why: str) -> str:
+    """Put back what the job changed in ``state`` (the deployment's routes, and after a
+    promotion the champion alias); says what it did."""
+    done = []
+    if state is JobState.WATCHING and _champion(ctx) == data["candidate"]:
+        registry = Registry(ctx.client, ctx.project)
+        reason = f"{ctx.policy.name}: {why}"
+        before = data.get("champion")
+        if before is None:
+            registry.remove_alias(ctx.policy.model, CHAMPION, reason=reason)
+        else:
+            registry.rollback(ctx.policy.model, to=_number(before), reason=reason)
+        done.append(f"{ctx.policy.model}@{CHAMPION} back to {before or 'unset'}")
+    if state in (JobState.ROLLING, JobState.WATCHING) and "revision_before" in data:
+        restored = _restore(ctx, data["revision_before"], f"{ctx.policy.name}: {why}")
+        if restored is not None:
+            done.append(f"{ctx.policy.deployment} back to the routes of revision {restored}")
+    return "; ".join(done) or "nothing to put back"
+
+
+def _canary(ctx: Context, data: dict[str, Any], index: int, why: str = "") -> Decision:
+    rollout = ctx.policy.rollout
+    percent = rollout.steps[index]
+    if percent == 100:
+        return promote(ctx, data, why or "canary at 100%")
+    deployments = Deployments(ctx.client, ctx.project)
+    before = deployments.store.deployments.revision(
+        ctx.policy.deployment, data["revision_before"], ctx.project
+    )
+    routes = split(before, data["candidate"], percent)
+    if deployments.get(ctx.policy.deployment).revision.routes != tuple(routes):
+        deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, f"canary {percent}%"))
+    data["stage"] = {"kind": "canary", "index": index, "since": ctx.now}
+    message = (
+        f"canary: {percent}% of {ctx.policy.deployment}'s traffic to {data['candidate']} "
+        f"for {rollout.watch}" + (f" ({why})" if why else "")
+    )
+    return Decision(JobState.ROLLING, data, [ctx.event("canary", message, percent=percent)])
+
+
+def split(before: Revision, candidate: str, percent: int) -> list[Route]:
+    """``before``'s answering routes scaled down to ``100 - percent`` in all (largest
+    remainders round up), the candidate at ``percent``, and ``before``'s shadow."""
+    primary = [r for r in before.primary if r.model != candidate]
+    total = sum(r.weight for r in primary)
+    if not primary or total <= 0:
+        raise InvalidArgument(f"revision {before.number} has no answering route to share")
+    share = 100 - percent
+    exact = [r.weight * share / total for r in primary]
+    weights = [int(x) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: exact[i] - weights[i], reverse=True)
+    for i in order[: share - sum(weights)]:
+        weights[i] += 1
+    kept = [Route(r.model, w) for r, w in zip(primary, weights, strict=True) if w > 0]
+    return [*kept, Route(candidate, percent), *_shadows(before, candidate)]
+
+
+def _roll_back(ctx: Context, data: dict[str, Any], why: str, stage: dict[str, Any]) -> Decision:
+    during = _stage_name(ctx, stage)
+    undone = undo(ctx, data, JobState.ROLLING, f"{data['candidate']} failed during {during}")
+    message = f"rolled back {data['candidate']} during {during}: {why}; {undone}"
+    return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
+
+
+def _restore(ctx: Context, number: int, reason: str) -> int | None:
+    deployments = Deployments(ctx.client, ctx.project)
+    target = deployments.store.deployments.revision(ctx.policy.deployment, number, ctx.project)
+    if deployments.get(ctx.policy.deployment).revision.routes == target.routes:
+        return None
+    deployments.rollback(ctx.policy.deployment, to=number, reason=reason)
+    return number
 
 
 def _rebase(ctx: Context, data: dict[str, Any]) -> list[NewAutomationEvent]:
@@ -115,94 +204,51 @@ def _rebase(ctx: Context, data: dict[str, Any]) -> list[NewAutomationEvent]:
     return [ctx.event("rebased", message, reference=reference)]
 
 
-def _canary(ctx: Context, data: dict[str, Any], index: int, why: str = "") -> Decision:
+def _other_rollout(ctx: Context, job: Job) -> Job | None:
+    """Another job rolling out (or watching) on this deployment."""
+    for other in ctx.client.store.automation.jobs(active=True, project=ctx.project):
+        if other.id == job.id or other.state not in (JobState.ROLLING, JobState.WATCHING):
+            continue
+        if live_deployment(other) == ctx.policy.deployment:
+            return other
+    return None
+
+
+def live_deployment(job: Job) -> str | None:
+    deployment = json.loads(job.data).get("deployment")
+    return str(deployment) if deployment is not None else None
+
+
+def _champion(ctx: Context) -> str | None:
+    try:
+        return Registry(ctx.client, ctx.project).version(f"{ctx.policy.model}@{CHAMPION}").uri
+    except NotFound:
+        return None
+
+
+def _shadows(revision: Revision, candidate: str) -> tuple[Route, ...]:
+    return tuple(r for r in revision.shadows if r.model != candidate)
+
+
+def _all_held(checks: list[GuardCheck]) -> bool:
+    return all(c.held for c in checks)
+
+
+def _shortfall(ctx: Context, scored: int, checks: list[GuardCheck]) -> str:
     rollout = ctx.policy.rollout
-    percent = rollout.steps[index]
-    if percent == 100:
-        return promote(ctx, data, why or "canary at 100%")
-    deployments = Deployments(ctx.client, ctx.project)
-    before = deployments.store.deployments.revision(
-        ctx.policy.deployment, data["revision_before"], ctx.project
-    )
-    base = before.primary[0].model
-    routes = [Route(base, 100 - percent), Route(data["candidate"], percent)]
-    deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, f"canary {percent}%"))
-    data["stage"] = {"kind": "canary", "index": index, "since": ctx.now}
-    message = (
-        f"canary: {percent}% of {ctx.policy.deployment}'s traffic to {data['candidate']} "
-        f"for {rollout.watch}" + (f" ({why})" if why else "")
-    )
-    return Decision(JobState.ROLLING, data, [ctx.event("canary", message, percent=percent)])
+    waited = f"after {rollout.timeout_ms // 1000} s"
+    if scored < rollout.min_rows:
+        return f"{waited}, {scored} rows scored of the {rollout.min_rows} needed"
+    unmeasured = [c.guard for c in checks if c.held is None]
+    return f"{waited}, guards still not measurable: {', '.join(unmeasured)}"
 
 
-def _roll_back(
-    ctx: Context, data: dict[str, Any], breached: list[GuardCheck], stage: dict[str, Any]
-) -> Decision:
-    why = "; ".join(c.describe() for c in breached)
-    deployments = Deployments(ctx.client, ctx.project)
-    before = deployments.store.deployments.revision(
-        ctx.policy.deployment, data["revision_before"], ctx.project
-    )
-    if deployments.get(ctx.policy.deployment).revision.routes != before.routes:
-        deployments.rollback(
-            ctx.policy.deployment,
-            to=before.number,
-            reason=f"{ctx.policy.name}: guard breached during {_stage_name(ctx, stage)}: {why}",
-        )
-    message = (
-        f"rolled back {ctx.policy.deployment} to revision {before.number}: "
-        f"{data['candidate']} breached a guard during {_stage_name(ctx, stage)}: {why}"
-    )
-    return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
+def _describe(checks: list[GuardCheck]) -> str:
+    return "; ".join(c.describe() for c in checks)
 
 
-def _traffic(ctx: Context, candidate: str, since: int, kind: str) -> tuple[Traffic, Traffic]:
-    """The candidate's logged rows and failures since ``since``, and the other models'."""
-    rows = predictions(ctx.policy.deployment, since, client=ctx.client, project=ctx.project)
-    if kind != "shadow":
-        failures = ctx.client.store.predictions.failures(
-            deployment=ctx.policy.deployment, start=since, project=ctx.project
-        )
-        answered = rows["model"] == candidate
-        return _side(rows[answered], [f for f in failures if f.model == candidate]), _side(
-            rows[~answered], [f for f in failures if f.model != candidate]
-        )
-    if SHADOW_MODEL not in rows:
-        return Traffic(rows.iloc[:0]), Traffic(rows)
-    shadowed = rows[rows[SHADOW_MODEL] == candidate]
-    scored = shadowed[shadowed[SHADOW_PREDICTION].notna()]
-    mine = pd.DataFrame(
-        {
-            "request_id": scored["request_id"].to_numpy(),
-            PREDICTION: scored[SHADOW_PREDICTION].to_numpy(),
-            LABEL: scored[LABEL].to_numpy(),
-        }
-    )
-    unscored = shadowed[shadowed[SHADOW_PREDICTION].isna()]
-    return Traffic(mine, unscored["request_id"].nunique(), len(unscored)), Traffic(shadowed)
-
-
-def _side(rows: pd.DataFrame, failures: list[Failure]) -> Traffic:
-    return Traffic(rows, len(failures), sum(f.rows for f in failures))
-
-
-def _checks(ctx: Context, candidate: Traffic, others: Traffic) -> list[GuardCheck]:
-    rollout = ctx.policy.rollout
-    if candidate.volume < rollout.min_rows:
-        return []
-    task = ctx.policy.gate.task if ctx.policy.gate else _task(others.rows, candidate.rows)
-    return check_guards(rollout.parsed_guards(), candidate, others, task)
-
-
-def _task(rows: pd.DataFrame, fallback: pd.DataFrame) -> str:
-    """A classifier's log has class probabilities or non-float predictions."""
-    rows = rows if PREDICTION in rows and len(rows) else fallback
-    if PREDICTION not in rows:
-        return "regression"
-    if any(str(c).startswith("output.proba.") for c in rows.columns):
-        return "classification"
-    numeric = pd.api.types.is_float_dtype(rows[PREDICTION])
-    return "regression" if numeric else "classification"
+def _number(uri: str) -> int:
+    return int(uri.rsplit("/", 1)[1])
 
 
 def _stage_name(ctx: Context, stage: dict[str, Any]) -> str:

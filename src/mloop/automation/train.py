@@ -36,8 +36,12 @@ def train(ctx: Context, job: Job, data: dict[str, Any]) -> Decision:
             return _failed(ctx, data, f"pipeline {policy.pipeline} could not run: {exc}")
         source = _model_source(ctx, result)
         if source is None:
-            kind = result.outputs.get(_output_node(result), {}).get("kind", "nothing")
-            return _failed(ctx, data, f"pipeline {policy.pipeline} returned {kind}, not a model")
+            return _failed(
+                ctx,
+                data,
+                f"pipeline {policy.pipeline} returned {_returned(result)}, not a model: "
+                "return the output of the step that trains it",
+            )
         version = registry.register(
             source, policy.model, tags={POLICY_TAG: policy.name, JOB_TAG: str(job.id)}
         )
@@ -56,6 +60,7 @@ def gate(ctx: Context, data: dict[str, Any]) -> Decision:
     spec = ctx.policy.gate
     champion = champion_uri(ctx)
     data["champion"] = champion
+    baseline = champion or serving_uri(ctx)  # without a champion: what the deployment serves
     if spec is None:
         event = ctx.event("gate_passed", "no gate declared: the candidate goes on")
         return Decision(JobState.GATED, data, [event])
@@ -70,7 +75,7 @@ def gate(ctx: Context, data: dict[str, Any]) -> Decision:
             version,
             target=spec.target,
             task=spec.task,
-            baseline=champion,
+            baseline=baseline,
             sensitive=spec.sensitive,
             gates=list(spec.rules) or None,
             importance=False,
@@ -79,7 +84,7 @@ def gate(ctx: Context, data: dict[str, Any]) -> Decision:
     except MloopError as exc:
         return _failed(ctx, data, f"the gate could not evaluate {data['candidate']}: {exc}")
     data["evaluation"] = result.record.id
-    against = f" against {champion}" if champion else " (no champion yet)"
+    against = f" against {baseline}" if baseline else " (nothing to compare with)"
     head = f"{data['candidate']} on {version}{against}"
     summary = f"{head}: {result.summary()}"
     details = {"evaluation": result.record.id, "reasons": result.reasons}
@@ -94,6 +99,17 @@ def champion_uri(ctx: Context) -> str | None:
     """The champion's version URI (``models:/NAME/N``), None when there is none."""
     try:
         return Registry(ctx.client, ctx.project).version(f"{ctx.policy.model}@{CHAMPION}").uri
+    except (NotFound, InvalidArgument):
+        return None
+
+
+def serving_uri(ctx: Context) -> str | None:
+    """The version the deployment's first answering route serves now."""
+    from mloop.models.refs import resolve_version
+
+    revision = ctx.client.store.deployments.get(ctx.policy.deployment, ctx.project).revision
+    try:
+        return resolve_version(ctx.client.store, revision.primary[0].model, ctx.project).uri
     except (NotFound, InvalidArgument):
         return None
 
@@ -116,6 +132,13 @@ def _registered(registry: Registry, model: str, job_id: int) -> ModelVersion | N
     except NotFound:
         return None
     return next((v for v in versions if v.tags.get(JOB_TAG) == str(job_id)), None)
+
+
+def _returned(result: PipelineResult) -> str:
+    node = _output_node(result)
+    if node:
+        return f"the {result.outputs[node]['kind']} output of step {node}"
+    return f"a {type(result.graph.output).__name__} (not one step's output)"
 
 
 def _output_node(result: PipelineResult) -> str:

@@ -85,7 +85,10 @@ def agent(
     st = state(ctx)
     found = _agent(st, policy)
     if once:
-        _print_events(st, found.tick(), as_json)
+        try:
+            _print_events(st, found.tick(), as_json)
+        finally:
+            found.release()
         return
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -125,6 +128,23 @@ def check(ctx: typer.Context, policy: PolicyOption = None) -> None:
     st = state(ctx)
     found = _agent(st, policy or ctx.meta.get(POLICY_KEY))
     st.console.print(f"{len(found.policies)} policies are fine: {', '.join(found.policies)}")
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    job: Annotated[int, typer.Argument(help="The job (see `mloop agent jobs`).")],
+    policy: PolicyOption = None,
+    reason: Annotated[str, typer.Option("--reason", "-m", help="Why, for the log.")] = "",
+) -> None:
+    """End an active job, putting back what it changed: a canary's or shadow's routes,
+    a promotion still being watched.
+
+    Example: mloop agent cancel 12 --reason "the release is frozen"
+    """
+    st = state(ctx)
+    ended = _agent(st, policy or ctx.meta.get(POLICY_KEY)).cancel(job, reason)
+    st.console.print(f"job {ended.id} of {escape(ended.policy)}: {ended.state.value}")
 
 
 @app.command("jobs")

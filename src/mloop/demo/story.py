@@ -84,7 +84,8 @@ def run_demo(folder: Path, console: Console) -> Outcome:
         agent = Agent(client, policies())
         agent.check()
         agent.tick()  # arm the triggers: what happened before does not count
-        with serving(folder, "bikes-api") as server:
+        uri, blobs = database_uri(folder), str(blobs_root(folder))
+        with serving(folder, "bikes-api", uri, blobs) as server:
             _traffic_and_monitor(client, server, frame, console)
             _add_new_data(client, frame, console)
             outcome.failed_requests = _retrain_and_roll_out(client, agent, server, frame, console)

@@ -43,13 +43,14 @@ class Server:
 
 
 @contextmanager
-def serving(workspace: Path, deployment: str) -> Iterator[Server]:
-    """``mloop serve DEPLOYMENT`` on a free port of 127.0.0.1, stopped (its log written)
-    on the way out."""
+def serving(workspace: Path, deployment: str, uri: str, blobs: str) -> Iterator[Server]:
+    """``mloop serve DEPLOYMENT`` of the store ``uri`` on a free port of 127.0.0.1,
+    stopped (its log written) on the way out."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    command = [sys.executable, "-m", "mloop", "serve", deployment, "--port", str(port)]
+    command = [sys.executable, "-m", "mloop", "--uri", uri, "--blobs", blobs]
+    command += ["serve", deployment, "--port", str(port)]
     command += ["--flush-seconds", "0.5", "--poll", "0.3"]
     process = subprocess.Popen(command, cwd=workspace)
     try:

@@ -153,11 +153,19 @@ class Registry:
         version = self.version(ref)
         return self._move(version.model, alias, version.version, AliasAction.PROMOTE, reason)
 
-    def rollback(self, name: str, alias: str = CHAMPION, *, reason: str = "") -> AliasEvent:
-        """Move ``alias`` back to the version it held before (see ``rollback_target``)."""
+    def rollback(
+        self, name: str, alias: str = CHAMPION, *, to: int | None = None, reason: str = ""
+    ) -> AliasEvent:
+        """Move ``alias`` back to the version it held before (see ``rollback_target``), or
+        to version ``to``."""
         validate.model_name(name)
         usable = {v.version for v in self.versions(name) if v.status is ModelVersionStatus.READY}
-        target = rollback_target(self.history(name, alias), alias, usable)
+        if to is None:
+            target = rollback_target(self.history(name, alias), alias, usable)
+        elif to not in usable:
+            raise InvalidArgument(f"cannot roll {name}@{alias} back to version {to}: not usable")
+        else:
+            target = to
         return self._move(name, alias, target, AliasAction.ROLLBACK, reason)
 
     def remove_alias(self, name: str, alias: str, *, reason: str = "") -> AliasEvent:

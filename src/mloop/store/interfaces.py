@@ -457,6 +457,17 @@ class AutomationStore(Protocol):
         """Each armed trigger's starting point."""
         ...
 
+    def lease(
+        self, policy: str, owner: str, until: int, now: int, project: str = "default"
+    ) -> bool:
+        """Take or renew ``owner``'s hold on ``policy`` until ``until`` (ms); False while
+        another owner holds it (its lease ends at its ``until``)."""
+        ...
+
+    def release(self, policy: str, owner: str, project: str = "default") -> None:
+        """Give up ``owner``'s hold on ``policy`` (nothing when it holds none)."""
+        ...
+
     def move_cursor(
         self, policy: str, trigger: str, old: str, new: str, project: str = "default"
     ) -> bool:
@@ -493,6 +504,16 @@ class AutomationStore(Protocol):
         self, policy: str | None = None, *, active: bool = False, project: str = "default"
     ) -> list[Job]:
         """Jobs oldest first (only those not finished with ``active``)."""
+        ...
+
+    def last_job(
+        self, policy: str, *, skipped: bool = False, project: str = "default"
+    ) -> Job | None:
+        """The newest job of ``policy`` (skipped ones only with ``skipped``)."""
+        ...
+
+    def last_event_id(self, project: str = "default") -> int:
+        """The id of the newest decision (0 when there is none)."""
         ...
 
     def record(self, event: NewAutomationEvent, project: str = "default") -> AutomationEvent: ...

@@ -90,6 +90,13 @@ class ActiveRun:
         """Write buffered metrics now."""
         self._buffer.flush()
 
+    def detach(self) -> None:
+        """Write buffered metrics and stop logging through this object, leaving the run
+        open (whoever owns it ends it)."""
+        if not self._ended:
+            self._ended = True
+            self._buffer.close()
+
     def end(self, status: RunStatus = RunStatus.FINISHED) -> None:
         """Write buffered metrics and mark the run ended (only the first call counts).
 

@@ -73,7 +73,7 @@ def activated(client: Client, run: Run) -> Iterator[ActiveRun]:
         yield active
     finally:
         _active.reset(token)
-        active.flush()
+        active.detach()
 
 
 def active_run() -> ActiveRun | None:

@@ -25,7 +25,13 @@ from mloop.store.entities import (
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.projects import ensure_project
-from mloop.store.sql.schema import automation_cursors, automation_events, automation_jobs, projects
+from mloop.store.sql.schema import (
+    automation_cursors,
+    automation_events,
+    automation_jobs,
+    automation_leases,
+    projects,
+)
 from mloop.store.sql.upsert import insert_ignore
 
 
@@ -64,6 +70,52 @@ class SqlAutomationStore:
                 return False
             _insert_event(conn, project_id, event)
         return True
+
+    def lease(
+        self, policy: str, owner: str, until: int, now: int, project: str = "default"
+    ) -> bool:
+        validate.key("policy", policy)
+        validate.key("lease owner", owner)
+        with self._writer.begin() as conn:
+            project_id = ensure_project(conn, project, now)
+            if conn.dialect.name == "postgresql":  # one agent decides at a time
+                key = f"mloop.automation.lease/{project_id}/{policy}"
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+            held = conn.execute(
+                sa.select(automation_leases.c.owner, automation_leases.c.until).where(
+                    automation_leases.c.project_id == project_id,
+                    automation_leases.c.policy == policy,
+                )
+            ).first()
+            if held is None:
+                conn.execute(
+                    automation_leases.insert().values(
+                        project_id=project_id, policy=policy, owner=owner, until=until
+                    )
+                )
+                return True
+            if held.owner != owner and held.until >= now:
+                return False
+            conn.execute(
+                automation_leases.update()
+                .where(
+                    automation_leases.c.project_id == project_id,
+                    automation_leases.c.policy == policy,
+                )
+                .values(owner=owner, until=until)
+            )
+        return True
+
+    def release(self, policy: str, owner: str, project: str = "default") -> None:
+        project_id = sa.select(projects.c.id).where(projects.c.name == project).scalar_subquery()
+        with self._writer.begin() as conn:
+            conn.execute(
+                automation_leases.delete().where(
+                    automation_leases.c.project_id == project_id,
+                    automation_leases.c.policy == policy,
+                    automation_leases.c.owner == owner,
+                )
+            )
 
     def cursors(self, policy: str, project: str = "default") -> dict[str, str]:
         with self._engine.connect() as conn:
@@ -185,6 +237,31 @@ class SqlAutomationStore:
             where = sa.and_(where, automation_jobs.c.state.in_(states))
         with self._engine.connect() as conn:
             return _jobs(conn, where)
+
+    def last_job(
+        self, policy: str, *, skipped: bool = False, project: str = "default"
+    ) -> Job | None:
+        where = sa.and_(projects.c.name == project, automation_jobs.c.policy == policy)
+        if not skipped:
+            where = sa.and_(where, automation_jobs.c.state != JobState.SKIPPED.value)
+        with self._engine.connect() as conn:
+            newest = conn.scalar(
+                sa.select(sa.func.max(automation_jobs.c.id))
+                .join(projects, projects.c.id == automation_jobs.c.project_id)
+                .where(where)
+            )
+            if newest is None:
+                return None
+            return _jobs(conn, automation_jobs.c.id == newest)[0]
+
+    def last_event_id(self, project: str = "default") -> int:
+        with self._engine.connect() as conn:
+            found = conn.scalar(
+                sa.select(sa.func.max(automation_events.c.id))
+                .join(projects, projects.c.id == automation_events.c.project_id)
+                .where(projects.c.name == project)
+            )
+        return int(found or 0)
 
     def record(self, event: NewAutomationEvent, project: str = "default") -> AutomationEvent:
         _check_event(event)

@@ -435,6 +435,15 @@ automation_cursors = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
+automation_leases = sa.Table(
+    "automation_leases",
+    metadata,
+    sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("policy", sa.String(KEY_LENGTH), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("until", sa.BigInteger, nullable=False),
+)
+
 automation_events = sa.Table(
     "automation_events",
     metadata,

@@ -1,4 +1,5 @@
-"""The automation: jobs (one per trigger event), trigger cursors, and the decision log;
+"""The automation: jobs (one per trigger event), trigger cursors, the leases agents hold
+on policies, and the decision log;
 and the requests a served model could not score (for the automation's error-rate guard).
 
 Revision ID: 0008
@@ -57,6 +58,13 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger, nullable=False),
     )
     op.create_table(
+        "automation_leases",
+        sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), primary_key=True),
+        sa.Column("policy", sa.String(KEY), primary_key=True),
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("until", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
         "automation_events",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("project_id", sa.BigInteger, sa.ForeignKey("projects.id"), nullable=False),
@@ -76,5 +84,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("prediction_failures")
     op.drop_table("automation_events")
+    op.drop_table("automation_leases")
     op.drop_table("automation_cursors")
     op.drop_table("automation_jobs")
