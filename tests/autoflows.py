@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 from sklearn.dummy import DummyClassifier
@@ -29,7 +31,8 @@ class Failing:
 
 
 @mloop.step
-def fit(frame: pd.DataFrame, broken: bool, failing: bool) -> object:
+def fit(frame: pd.DataFrame, broken: bool, failing: bool, sleep: float) -> object:
+    time.sleep(sleep)  # a training that takes a while
     if failing:
         return Failing()
     X, y = frame[FEATURES], frame["target"]
@@ -40,8 +43,8 @@ def fit(frame: pd.DataFrame, broken: bool, failing: bool) -> object:
 
 
 @mloop.pipeline
-def retrain(data: str, broken: bool = False, failing: bool = False):
-    return fit(load(data), broken, failing)
+def retrain(data: str, broken: bool = False, failing: bool = False, sleep: float = 0.0):
+    return fit(load(data), broken, failing, sleep)
 
 
 def cancer() -> pd.DataFrame:

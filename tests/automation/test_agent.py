@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +16,7 @@ from mloop.data.client import DataClient
 from mloop.errors import InvalidArgument
 from mloop.store import JobState, NewMonitor, NewMonitorEvent, NewMonitorResult
 from mloop.store.entities import now_ms
+from servers import until
 
 from .conftest import Loop, tick
 
@@ -208,3 +211,32 @@ def test_two_agents_never_work_on_one_policy_at_once(loop: Loop) -> None:
     first.release()
     assert [e.kind for e in second.tick()] == ["trained", "gate_passed", "promoted"]
     second.release()
+
+
+def test_a_long_training_does_not_hold_up_another_policys_rollout(loop: Loop) -> None:
+    loop.registry.register("models:/cancer/1", "cancer2")
+    loop.registry.promote("cancer2/1")
+    loop.deployments.create("cancer2-api", "models:/cancer2@champion")
+    slow = loop.policy(
+        name="slow", triggers=(), gate=None, params={"data": "cancer@latest", "sleep": 4.0}
+    )
+    quick = loop.policy(
+        name="quick", model="cancer2", deployment="cancer2-api", triggers=(), gate=None
+    )
+    agent = Agent(loop.client, [slow, quick])
+    automation = loop.client.store.automation
+    agent.trigger("slow")
+    stop = threading.Event()
+    runner = threading.Thread(target=agent.run, args=(0.1, stop))
+    runner.start()
+    try:
+        time.sleep(0.5)  # the slow one is training now
+        agent.trigger("quick")
+        until(lambda: automation.last_job("quick").state is JobState.PROMOTED, 10)
+        assert automation.last_job("slow").state is JobState.QUEUED  # still training
+        until(lambda: automation.last_job("slow").state is JobState.PROMOTED, 30)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+    assert loop.champion() == 2

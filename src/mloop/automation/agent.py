@@ -23,7 +23,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from mloop.automation import steps
@@ -58,6 +58,7 @@ class Agent:
         self.project = project
         self.id = uuid.uuid4().hex
         self._orphans: set[int] = set()
+        self._training: dict[int, threading.Thread] = {}
 
     def check(self) -> None:
         """Refuse policies naming what does not exist (datasets, monitors, the
@@ -76,9 +77,12 @@ class Agent:
             pipeline = load_pipeline(policy.pipeline)
             pipeline.bind(self._params(policy, resolve=False))
 
-    def tick(self, now: int | None = None) -> list[AutomationEvent]:
+    def tick(self, now: int | None = None, *, wait: bool = True) -> list[AutomationEvent]:
         """Evaluate every trigger once and move every active job as far as it can go
-        now; returns the decisions made. A policy another agent holds is left alone."""
+        now; returns the decisions made. A policy another agent holds is left alone.
+
+        Without ``wait``, a job that trains goes on in a thread of its own (it carries on
+        through its gate) while later ticks watch the other jobs' rollouts."""
         store = self.client.store.automation
         after = store.last_event_id(self.project)
         for policy in self.policies.values():
@@ -86,9 +90,13 @@ class Agent:
                 continue
             self._arm(policy, now or now_ms())
             self._fire(policy, now or now_ms())
-            for job in store.jobs(policy.name, active=True, project=self.project):
-                long = job.state is JobState.QUEUED  # training: keep the hold meanwhile
-                with self._holding(policy) if long else nullcontext():
+            for listed in store.jobs(policy.name, active=True, project=self.project):
+                job = self._current(listed)
+                if job is None:
+                    continue
+                if job.state is JobState.QUEUED:
+                    self._train(policy, job, wait)
+                else:
                     steps.advance(self.client, policy, self.project, job)
         self._warn_orphans()
         return store.events(after=after, project=self.project)
@@ -99,12 +107,14 @@ class Agent:
         stop: threading.Event | None = None,
         on_events: Callable[[list[AutomationEvent]], None] | None = None,
     ) -> None:
-        """Tick every ``interval`` seconds until ``stop`` is set."""
+        """Tick every ``interval`` seconds until ``stop`` is set; training runs beside
+        the ticks, so rollouts are watched meanwhile. A training still running when
+        the agent stops is done again (from its cached steps) by the next agent."""
         stop = stop or threading.Event()
         try:
             while not stop.is_set():
                 try:
-                    events = self.tick()
+                    events = self.tick(wait=False)
                 except MloopError as exc:  # the store is away for a moment: try again later
                     logger.error("mloop agent: %s", exc)
                     events = []
@@ -113,6 +123,30 @@ class Agent:
                 stop.wait(interval)
         finally:
             self.release()
+
+    def _train(self, policy: Policy, job: Job, wait: bool) -> None:
+        def work() -> None:
+            with self._holding(policy):  # training can take hours: keep the hold
+                steps.advance(self.client, policy, self.project, job)
+
+        if wait:
+            work()
+            return
+        thread = threading.Thread(target=work, name=f"mloop-agent-job-{job.id}", daemon=True)
+        self._training[job.id] = thread
+        thread.start()
+
+    def _current(self, job: Job) -> Job | None:
+        """``job`` as it is now, or None while a training thread of this agent has it
+        (or when that thread ended it)."""
+        thread = self._training.get(job.id)
+        if thread is None:
+            return job
+        if thread.is_alive():
+            return None
+        del self._training[job.id]
+        fresh = self.client.store.automation.job(job.id)
+        return fresh if fresh.state.active else None
 
     def release(self) -> None:
         """Give up this agent's holds on its policies, so another agent can go on now."""
