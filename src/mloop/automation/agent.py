@@ -59,6 +59,8 @@ class Agent:
         self.id = uuid.uuid4().hex
         self._orphans: set[int] = set()
         self._training: dict[int, threading.Thread] = {}
+        self.held_elsewhere: list[str] = []
+        """The policies the last tick left alone: another agent holds them."""
 
     def check(self) -> None:
         """Refuse policies naming what does not exist (datasets, monitors, the
@@ -85,8 +87,10 @@ class Agent:
         through its gate) while later ticks watch the other jobs' rollouts."""
         store = self.client.store.automation
         after = store.last_event_id(self.project)
+        self.held_elsewhere = []
         for policy in self.policies.values():
             if not self._hold(policy):
+                self.held_elsewhere.append(policy.name)
                 continue
             self._arm(policy, now or now_ms())
             self._fire(policy, now or now_ms())
@@ -118,7 +122,7 @@ class Agent:
                 except MloopError as exc:  # the store is away for a moment: try again later
                     logger.error("mloop agent: %s", exc)
                     events = []
-                if on_events is not None and events:
+                if on_events is not None and (events or self.held_elsewhere):
                     on_events(events)
                 stop.wait(interval)
         finally:

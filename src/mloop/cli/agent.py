@@ -89,6 +89,7 @@ def agent(
             _print_events(st, found.tick(), as_json)
         finally:
             found.release()
+        _print_held(st, found)
         return
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -97,7 +98,12 @@ def agent(
         f"mloop agent: {len(found.policies)} policies, every {render.number(interval)} s "
         "(Ctrl-C stops)"
     )
-    found.run(interval, stop, on_events=lambda events: _print_events(st, events, as_json))
+
+    def report(events: list[AutomationEvent]) -> None:
+        _print_events(st, events, as_json)
+        _print_held(st, found)
+
+    found.run(interval, stop, on_events=report)
 
 
 @app.command("trigger")
@@ -201,6 +207,14 @@ def _agent(st: State, policy: str | None) -> Agent:
     found = Agent(st.client(), load_policies(policy))
     found.check()
     return found
+
+
+def _print_held(st: State, found: Agent) -> None:
+    for name in found.held_elsewhere:
+        st.console.print(
+            f"[yellow]policy {escape(name)} is held by another agent[/yellow]: left alone "
+            "(it is free again when that agent stops, or two minutes after it died)"
+        )
 
 
 def _print_events(st: State, found: list[AutomationEvent], as_json: bool) -> None:

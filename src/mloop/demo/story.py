@@ -83,13 +83,17 @@ def run_demo(folder: Path, console: Console) -> Outcome:
         _first_release(client, frame, console)
         agent = Agent(client, policies())
         agent.check()
-        agent.tick()  # arm the triggers: what happened before does not count
         uri, blobs = database_uri(folder), str(blobs_root(folder))
-        with serving(folder, "bikes-api", uri, blobs) as server:
-            _traffic_and_monitor(client, server, frame, console)
-            _add_new_data(client, frame, console)
-            outcome.failed_requests = _retrain_and_roll_out(client, agent, server, frame, console)
-            _broken_candidate(agent, console)
+        try:
+            agent.tick()  # arm the triggers: what happened before does not count
+            with serving(folder, "bikes-api", uri, blobs) as server:
+                _traffic_and_monitor(client, server, frame, console)
+                _add_new_data(client, frame, console)
+                failed = _retrain_and_roll_out(client, agent, server, frame, console)
+                outcome.failed_requests = failed
+                _broken_candidate(agent, console)
+        finally:
+            agent.release()  # so `mloop agent` can go on in this workspace at once
         outcome.events = client.store.automation.events()
         outcome.reports = _reports(client, folder)
     for path in outcome.reports:
