@@ -255,3 +255,80 @@ def test_a_step_that_breaks_mid_rollout_fails_the_job_and_puts_the_routes_back(
     assert loop.client.store.automation.jobs()[-1].state is JobState.FAILED
     assert loop.deployments.get("cancer-api").revision.routes == before.routes
     assert "a bug in a guard" in loop.client.store.automation.events()[-1].message
+
+
+def test_a_promotion_whose_next_step_fails_is_put_back(
+    loop: Loop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mloop.automation import Rebase
+    from mloop.monitoring import Monitors
+
+    Monitors(loop.client).create(
+        "watch", deployment="cancer-api", reference="cancer@1", target="target"
+    )
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the monitor could not be moved")
+
+    monkeypatch.setattr(Monitors, "rebase", broken)
+    before = loop.deployments.get("cancer-api").revision
+    policy = loop.policy(triggers=(), gate=None, rebase=Rebase(("watch",), "cancer@latest"))
+    agent = loop.agent(policy)
+    agent.trigger(policy.name)
+    tick(agent)
+    assert loop.client.store.automation.jobs()[-1].state is JobState.FAILED
+    assert loop.champion() == 1  # the promotion the failing step made is undone
+    assert loop.deployments.get("cancer-api").revision.routes == before.routes
+    assert "could not be moved" in loop.client.store.automation.events()[-1].message
+
+
+def test_a_healthy_shadow_is_judged_without_latency_then_canaried_and_promoted(
+    loop: Loop,
+) -> None:
+    DataClient(loop.client).add(noise(loop.frame.iloc[:400], 1), "cancer")
+    shadow = Rollout(
+        "shadow",
+        steps=(50, 100),
+        watch="2s",
+        guards=("accuracy>=-0.1", "latency_p95_ms<=10000"),
+        min_rows=40,
+    )
+    policy = loop.policy(triggers=(), rollout=shadow)
+    agent = loop.agent(policy)
+    with serving(loop.client, "cancer-api", flush_seconds=0.3) as server, traffic(server, loop):
+        agent.trigger(policy.name)
+        assert _until_done(agent) is JobState.PROMOTED
+    assert loop.kinds() == ["triggered", "trained", "gate_passed", "shadow", "canary", "promoted"]
+
+
+def test_cancel_waits_for_no_agent_and_works_on_a_policy_no_agent_has(loop: Loop) -> None:
+    from mloop.errors import Conflict
+
+    slow = Rollout("canary", steps=(50, 100), watch="1h", min_rows=40)
+    policy = loop.policy(name="gone", triggers=(), gate=None, rollout=slow)
+    holder = loop.agent(policy)
+    before = loop.deployments.get("cancer-api").revision
+    holder.trigger("gone")
+    holder.tick()  # holds "gone" now, its canary set
+    job = loop.client.store.automation.jobs()[-1]
+    other = Agent(loop.client, [loop.policy()])  # has no policy named "gone"
+    with pytest.raises(Conflict, match="held by another agent"):
+        other.cancel(job.id)
+    holder.release()
+    assert other.cancel(job.id, "policy removed").state is JobState.FAILED
+    assert loop.deployments.get("cancer-api").revision.routes == before.routes
+
+
+def test_a_rollback_that_cannot_be_done_ends_the_job_saying_so(loop: Loop) -> None:
+    policy = loop.policy(
+        triggers=(), gate=None, rollout=Rollout("direct", guards=("accuracy>=0.8",), after="1h")
+    )
+    agent = loop.agent(policy)
+    agent.trigger(policy.name)
+    tick(agent)
+    job = loop.client.store.automation.jobs()[-1]
+    assert job.state is JobState.WATCHING and loop.champion() == 2
+    loop.registry.archive("cancer/1")  # the champion to go back to cannot be used now
+    ended = agent.cancel(job.id, "test")
+    assert ended.state is JobState.FAILED
+    assert "could not put everything back" in loop.client.store.automation.events()[-1].message

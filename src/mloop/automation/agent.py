@@ -22,12 +22,12 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mloop.automation import steps
 from mloop.automation.context import Context
+from mloop.automation.lease import Holds
 from mloop.automation.policy import LATEST, Policy
 from mloop.automation.rollout import live_deployment
 from mloop.automation.triggers import Firing, check_triggers, current_cursor, firing
@@ -41,10 +41,6 @@ from mloop.tracking.client import Client
 logger = logging.getLogger("mloop.automation")
 MANUAL = "manual"
 
-LEASE_MS = 120_000
-"""How long an agent holds a policy after it last looked at it; another agent takes the
-policy over once the lease ran out (the first one stopped or lost the store)."""
-
 
 class Agent:
     def __init__(
@@ -57,6 +53,7 @@ class Agent:
         self.policies = {p.name: p for p in policies}
         self.project = project
         self.id = uuid.uuid4().hex
+        self.holds = Holds(client, self.id, project)
         self._orphans: set[int] = set()
         self._training: dict[int, threading.Thread] = {}
         self.held_elsewhere: list[str] = []
@@ -89,7 +86,7 @@ class Agent:
         after = store.last_event_id(self.project)
         self.held_elsewhere = []
         for policy in self.policies.values():
-            if not self._hold(policy):
+            if not self.holds.hold(policy.name):
                 self.held_elsewhere.append(policy.name)
                 continue
             self._arm(policy, now or now_ms())
@@ -101,7 +98,7 @@ class Agent:
                 if job.state is JobState.QUEUED:
                     self._train(policy, job, wait)
                 else:
-                    steps.advance(self.client, policy, self.project, job)
+                    steps.advance(self.client, policy, self.project, job, self._held(policy))
         self._warn_orphans()
         return store.events(after=after, project=self.project)
 
@@ -130,8 +127,8 @@ class Agent:
 
     def _train(self, policy: Policy, job: Job, wait: bool) -> None:
         def work() -> None:
-            with self._holding(policy):  # training can take hours: keep the hold
-                steps.advance(self.client, policy, self.project, job)
+            with self.holds.keeping(policy.name) as lost:  # training can take hours
+                steps.advance(self.client, policy, self.project, job, lambda: not lost.is_set())
 
         if wait:
             work()
@@ -139,6 +136,10 @@ class Agent:
         thread = threading.Thread(target=work, name=f"mloop-agent-job-{job.id}", daemon=True)
         self._training[job.id] = thread
         thread.start()
+
+    def _held(self, policy: Policy) -> Callable[[], bool]:
+        """Renews the hold on ``policy`` and says whether this agent still has it."""
+        return lambda: self.holds.hold(policy.name)
 
     def _current(self, job: Job) -> Job | None:
         """``job`` as it is now, or None while a training thread of this agent has it
@@ -154,26 +155,31 @@ class Agent:
 
     def release(self) -> None:
         """Give up this agent's holds on its policies, so another agent can go on now."""
-        for name in self.policies:
-            try:
-                self.client.store.automation.release(name, self.id, self.project)
-            except MloopError as exc:
-                logger.warning("mloop agent: could not release %s: %s", name, exc)
+        self.holds.release(list(self.policies))
 
     def cancel(self, job_id: int, reason: str = "") -> Job:
         """End an active job by hand, putting back what it changed on live traffic (its
-        canary routes, its promotion); works on jobs of any policy the agent knows."""
+        canary routes, its promotion). The job's policy need not be one of this agent's,
+        but no other agent may hold it meanwhile."""
         job = self.client.store.automation.job(job_id)
         if not job.state.active:
             raise InvalidArgument(f"job {job_id} has ended already ({job.state.value})")
-        policy = self._policy(job.policy)
-        ctx = Context(self.client, policy, self.project, now_ms())
-        decision = steps.fail(ctx, job, f"cancelled by hand: {reason or 'no reason given'}")
-        if decision is None:
-            raise BackendUnavailable(f"job {job_id}: its changes cannot be put back now")
-        return self.client.store.automation.advance(
-            job.id, job.state, decision.state, json.dumps(decision.data), decision.events
-        )
+        if not self.holds.hold(job.policy):
+            raise Conflict(
+                f"policy {job.policy} is held by another agent, which may be in the middle "
+                f"of job {job_id}: stop that agent (or wait for it to end the job)"
+            )
+        try:
+            policy = self.policies.get(job.policy) or _stand_in(job)
+            ctx = Context(self.client, policy, self.project, now_ms(), job)
+            decision = steps.fail(ctx, job, f"cancelled by hand: {reason or 'no reason given'}")
+            if decision is None:
+                raise BackendUnavailable(f"job {job_id}: its changes cannot be put back now")
+            return self.client.store.automation.advance(
+                job.id, job.state, decision.state, json.dumps(decision.data), decision.events
+            )
+        finally:
+            self.holds.release([job.policy])
 
     def trigger(self, policy: str, reason: str = "") -> Job | None:
         """Start a run of ``policy`` by hand (``mloop agent trigger``); the next tick runs it."""
@@ -182,36 +188,12 @@ class Agent:
         fired = Firing(MANUAL, f"{MANUAL}:{uuid.uuid4().hex}", "", reason or "triggered by hand")
         return self._open(found, fired, now, cursor=None)
 
-    def _hold(self, policy: Policy) -> bool:
-        now = now_ms()
-        return self.client.store.automation.lease(
-            policy.name, self.id, now + LEASE_MS, now, self.project
-        )
-
-    @contextmanager
-    def _holding(self, policy: Policy) -> Iterator[None]:
-        """Renew the hold on ``policy`` while a step runs (training can take hours)."""
-        done = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(LEASE_MS / 4000):
-                try:
-                    self._hold(policy)
-                except MloopError as exc:
-                    logger.warning("mloop agent: could not renew %s: %s", policy.name, exc)
-
-        keeper = threading.Thread(target=renew, name="mloop-agent-lease", daemon=True)
-        keeper.start()
-        try:
-            yield
-        finally:
-            done.set()
-            keeper.join()
-
     def _warn_orphans(self) -> None:
         """Say (once) which active jobs belong to a policy this agent does not have."""
         for job in self.client.store.automation.jobs(active=True, project=self.project):
             if job.policy in self.policies or job.id in self._orphans:
+                continue
+            if self.holds.held_elsewhere(job.policy):  # another agent looks after it
                 continue
             self._orphans.add(job.id)
             logger.warning(
@@ -315,6 +297,15 @@ class Agent:
             k: _resolve(self.client, v, self.project) if isinstance(v, str) else v
             for k, v in policy.params.items()
         }
+
+
+def _stand_in(job: Job) -> Policy:
+    """Enough of a policy no agent has any more to put its job's changes back: the job's
+    deployment, and the model of its candidate."""
+    data = json.loads(job.data)
+    candidate = str(data.get("candidate", "models:/unknown/0"))
+    model = candidate.removeprefix("models:/").rsplit("/", 1)[0]
+    return Policy(job.policy, "unknown:unknown", model, str(data.get("deployment", "unknown")))
 
 
 def _resolve(client: Client, value: str, project: str) -> str:

@@ -17,6 +17,26 @@ class Context:
     policy: Policy
     project: str
     now: int
+    job: Job | None = None
+
+    def save(self, data: dict[str, Any]) -> None:
+        """Write ``data`` to the job now, before a step changes live traffic, so a step
+        done again after an interruption knows what it found the first time."""
+        if self.job is not None:
+            self.client.store.automation.advance(
+                self.job.id, self.job.state, self.job.state, json.dumps(data), []
+            )
+
+    def note(self, kind: str, message: str, **details: Any) -> None:
+        """Log a decision that does not move the job (such as waiting)."""
+        event = self.event(kind, message, **details)
+        job_id = None if self.job is None else self.job.id
+        self.client.store.automation.record(
+            NewAutomationEvent(
+                event.policy, kind, message, event.details, event.user, event.created_at, job_id
+            ),
+            self.project,
+        )
 
     def event(self, kind: str, message: str, **details: Any) -> NewAutomationEvent:
         return NewAutomationEvent(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mloop.automation.context import Context
-from mloop.automation.guards import PREDICTION, GuardCheck, Traffic, check_guards
+from mloop.automation.guards import LATENCY, PREDICTION, GuardCheck, Traffic, check_guards
 from mloop.serving.query import LABEL, predictions
 from mloop.store import Failure
 
@@ -41,16 +41,35 @@ def traffic(ctx: Context, candidate: str, since: int, kind: str) -> tuple[Traffi
 
 
 def checks(
-    ctx: Context, mine: Traffic, theirs: Traffic, figures: dict[str, float] | None = None
+    ctx: Context,
+    mine: Traffic,
+    theirs: Traffic,
+    figures: dict[str, float] | None = None,
+    *,
+    shadow: bool = False,
 ) -> list[GuardCheck]:
     """The policy's guards, once the candidate was sent ``min_rows`` rows (a guard
     relative to the others uses ``figures``, the others' earlier values, when the others
-    have no rows now)."""
+    have no rows now). In shadow, latency guards wait for the canary: a shadow's
+    answers are not timed on their own."""
     rollout = ctx.policy.rollout
     if mine.volume < rollout.min_rows:
         return []
+    guards = [g for g in rollout.parsed_guards() if not (shadow and g.name in LATENCY)]
     task = ctx.policy.gate.task if ctx.policy.gate else _task(theirs.rows, mine.rows)
-    return check_guards(rollout.parsed_guards(), mine, theirs, task, figures or {})
+    return check_guards(guards, mine, theirs, task, figures or {})
+
+
+def figures(ctx: Context, candidate: str) -> dict[str, float]:
+    """What the other models showed on each guard over the last watch (at least ten
+    minutes) before now: what a promoted candidate is compared with afterwards."""
+    since = ctx.now - max(ctx.policy.rollout.watch_ms, 600_000)
+    _, theirs = traffic(ctx, candidate, since, "canary")
+    task = ctx.policy.gate.task if ctx.policy.gate else _task(theirs.rows, theirs.rows)
+    found = check_guards(
+        ctx.policy.rollout.parsed_guards(), theirs, Traffic(theirs.rows.iloc[:0]), task
+    )
+    return {c.guard: c.candidate for c in found if c.candidate is not None}
 
 
 def _side(rows: pd.DataFrame, failures: list[Failure]) -> Traffic:

@@ -25,18 +25,23 @@ from mloop.store import Job, JobState, NewAutomationEvent, Revision, Route
 def start(ctx: Context, job: Job, data: dict[str, Any]) -> Decision | None:
     """Begin the rollout of a candidate that passed its gate (once no other rollout is
     under way on the same deployment)."""
-    if _other_rollout(ctx, job) is not None:
-        return None  # waits, as GATED, for the other rollout to end
+    other = _other_rollout(ctx, job)
+    if other is not None:
+        return _wait(ctx, data, other)
     rollout = ctx.policy.rollout
     deployments = Deployments(ctx.client, ctx.project)
     current = deployments.get(ctx.policy.deployment).revision
-    data["revision_before"] = current.number
+    if "revision_before" not in data:  # kept from a first attempt that was interrupted
+        data["revision_before"] = current.number
+        data["champion"] = _champion(ctx)
+        ctx.save(data)
     if rollout.strategy == "direct":
         return promote(ctx, data, "direct rollout")
     if rollout.strategy == "canary":
         return _canary(ctx, data, 0)
     routes = [*current.primary, Route(data["candidate"], 0, shadow=True)]  # replaces a shadow
-    deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, "shadow"))
+    if current.routes != tuple(routes):
+        deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, "shadow"))
     data["stage"] = {"kind": "shadow", "index": -1, "since": ctx.now}
     message = (
         f"{data['candidate']} scores {ctx.policy.deployment}'s traffic in shadow "
@@ -45,12 +50,33 @@ def start(ctx: Context, job: Job, data: dict[str, Any]) -> Decision | None:
     return Decision(JobState.ROLLING, data, [ctx.event("shadow", message)])
 
 
+def _wait(ctx: Context, data: dict[str, Any], other: Job) -> Decision | None:
+    """Wait, gated, for another job's rollout on the deployment; give up at the timeout."""
+    if data.get("waiting_for") != other.id:
+        data["waiting_for"] = other.id
+        data.setdefault("waiting_since", ctx.now)
+        ctx.save(data)
+        ctx.note(
+            "waiting",
+            f"waits for job {other.id} ({other.policy}) to end its rollout on "
+            f"{ctx.policy.deployment}",
+        )
+    waited = ctx.now - data["waiting_since"]
+    if waited < ctx.policy.rollout.timeout_ms:
+        return None
+    reason = (
+        f"waited {waited // 1000} s for job {other.id} ({other.policy}) to end its rollout "
+        f"on {ctx.policy.deployment}: `mloop agent cancel {other.id}` ends that one"
+    )
+    return Decision(JobState.FAILED, data, [ctx.event("failed", reason)])
+
+
 def watch(ctx: Context, data: dict[str, Any]) -> Decision | None:
     """Check the current stage's guards; roll back, go on, or wait."""
     rollout = ctx.policy.rollout
     stage = data["stage"]
     mine, theirs = live.traffic(ctx, data["candidate"], stage["since"], stage["kind"])
-    checks = live.checks(ctx, mine, theirs)
+    checks = live.checks(ctx, mine, theirs, shadow=stage["kind"] == "shadow")
     breached = [c for c in checks if c.breached]
     if breached:
         return _roll_back(ctx, data, _describe(breached), stage)
@@ -72,6 +98,8 @@ def watch(ctx: Context, data: dict[str, Any]) -> Decision | None:
 
 def after(ctx: Context, data: dict[str, Any]) -> Decision | None:
     """Watch a promoted candidate for ``rollout.after``; a breach undoes the promotion."""
+    if "undoing" in data:  # a rollback that was interrupted: finish it
+        return _undo_promotion(ctx, data, data["undoing"])
     since = data["stage"]["since"]
     now_champion = _champion(ctx)
     if now_champion != data["candidate"]:
@@ -84,10 +112,9 @@ def after(ctx: Context, data: dict[str, Any]) -> Decision | None:
     checks = live.checks(ctx, mine, Traffic(mine.rows.iloc[:0]), data.get("figures"))
     breached = [c for c in checks if c.breached]
     if breached:
-        why = _describe(breached)
-        undone = undo(ctx, data, JobState.WATCHING, f"guard breached after promotion: {why}")
-        message = f"rolled back {data['candidate']} after promotion: {why}; {undone}"
-        return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
+        data["undoing"] = f"guard breached after promotion: {_describe(breached)}"
+        ctx.save(data)
+        return _undo_promotion(ctx, data, data["undoing"])
     if ctx.now - since < ctx.policy.rollout.after_ms:
         return None
     figures = _describe(checks) or f"fewer than {ctx.policy.rollout.min_rows} rows"
@@ -95,6 +122,12 @@ def after(ctx: Context, data: dict[str, Any]) -> Decision | None:
         f"{data['candidate']} watched for {ctx.policy.rollout.after} after promotion: {figures}"
     )
     return Decision(JobState.PROMOTED, data, [ctx.event("done", message)])
+
+
+def _undo_promotion(ctx: Context, data: dict[str, Any], why: str) -> Decision:
+    undone = undo(ctx, data, why)
+    message = f"rolled back {data['candidate']} after promotion: {why}; {undone}"
+    return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
 
 
 def promote(ctx: Context, data: dict[str, Any], why: str) -> Decision:
@@ -109,6 +142,8 @@ def promote(ctx: Context, data: dict[str, Any], why: str) -> Decision:
     follow = (Route(f"models:/{name}@{CHAMPION}", 100), *_shadows(current, data["candidate"]))
     if current.routes != follow:
         deployments.set(deployment, list(follow), reason=_why(ctx, "promotion"))
+    if "figures" not in data and ctx.policy.rollout.after_ms > 0:  # no stage measured them
+        data["figures"] = live.figures(ctx, data["candidate"])
     message = f"promoted {data['candidate']} to {name}@{CHAMPION} on {deployment}: {why}"
     events = [ctx.event("promoted", message, champion_before=data.get("champion"))]
     events += _rebase(ctx, data)
@@ -118,24 +153,28 @@ def promote(ctx: Context, data: dict[str, Any], why: str) -> Decision:
     return Decision(JobState.PROMOTED, data, events)
 
 
-def undo(ctx: Context, data: dict[str, Any], state: JobState, why: str) -> str:
-    """Put back what the job changed in ``state`` (the deployment's routes, and after a
-    promotion the champion alias); says what it did."""
+NOTHING = "nothing to put back"
+
+
+def undo(ctx: Context, data: dict[str, Any], why: str) -> str:
+    """Put back what the job changed on live traffic, as found now: the deployment's
+    routes (when every revision since the job's first is the policy's own), then the
+    champion alias (when the job made the candidate champion). Says what it did."""
     done = []
-    if state is JobState.WATCHING and _champion(ctx) == data["candidate"]:
+    reason = _why(ctx, why)
+    if "revision_before" in data:
+        restored = _restore(ctx, data["revision_before"], reason)
+        if restored is not None:
+            done.append(f"{ctx.policy.deployment} back to the routes of revision {restored}")
+    candidate, before = data.get("candidate"), data.get("champion")
+    if candidate is not None and candidate != before and _champion(ctx) == candidate:
         registry = Registry(ctx.client, ctx.project)
-        reason = f"{ctx.policy.name}: {why}"
-        before = data.get("champion")
         if before is None:
             registry.remove_alias(ctx.policy.model, CHAMPION, reason=reason)
         else:
             registry.rollback(ctx.policy.model, to=_number(before), reason=reason)
         done.append(f"{ctx.policy.model}@{CHAMPION} back to {before or 'unset'}")
-    if state in (JobState.ROLLING, JobState.WATCHING) and "revision_before" in data:
-        restored = _restore(ctx, data["revision_before"], f"{ctx.policy.name}: {why}")
-        if restored is not None:
-            done.append(f"{ctx.policy.deployment} back to the routes of revision {restored}")
-    return "; ".join(done) or "nothing to put back"
+    return "; ".join(done) or NOTHING
 
 
 def _canary(ctx: Context, data: dict[str, Any], index: int, why: str = "") -> Decision:
@@ -177,15 +216,21 @@ def split(before: Revision, candidate: str, percent: int) -> list[Route]:
 
 def _roll_back(ctx: Context, data: dict[str, Any], why: str, stage: dict[str, Any]) -> Decision:
     during = _stage_name(ctx, stage)
-    undone = undo(ctx, data, JobState.ROLLING, f"{data['candidate']} failed during {during}")
+    undone = undo(ctx, data, f"{data['candidate']} failed during {during}: {why}")
     message = f"rolled back {data['candidate']} during {during}: {why}; {undone}"
     return Decision(JobState.ROLLED_BACK, data, [ctx.event("rolled_back", message)])
 
 
 def _restore(ctx: Context, number: int, reason: str) -> int | None:
+    """Give the deployment the routes of revision ``number`` again, unless it has them or
+    someone else changed the routes since (then theirs stand)."""
     deployments = Deployments(ctx.client, ctx.project)
-    target = deployments.store.deployments.revision(ctx.policy.deployment, number, ctx.project)
-    if deployments.get(ctx.policy.deployment).revision.routes == target.routes:
+    history = deployments.history(ctx.policy.deployment)
+    target = next(r for r in history if r.number == number)
+    if history[-1].routes == target.routes:
+        return None
+    ours = f"automation policy {ctx.policy.name}:"
+    if any(not r.reason.startswith(ours) for r in history if r.number > number):
         return None
     deployments.rollback(ctx.policy.deployment, to=number, reason=reason)
     return number

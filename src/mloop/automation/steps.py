@@ -32,22 +32,32 @@ STEPS: dict[JobState, Step] = {
 }
 
 
-def advance(client: Client, policy: Policy, project: str, job: Job) -> None:
-    """Move ``job`` on while its steps decide something now."""
+def advance(
+    client: Client,
+    policy: Policy,
+    project: str,
+    job: Job,
+    held: Callable[[], bool] = lambda: True,
+) -> None:
+    """Move ``job`` on while its steps decide something now, and while ``held`` says
+    this agent still holds the policy."""
     store = client.store.automation
-    while job.state.active:
-        ctx = Context(client, policy, project, now_ms())
+    while job.state.active and held():
+        ctx = Context(client, policy, project, now_ms(), job)
+        data = job_data(job)
         try:
-            decision = STEPS[job.state](ctx, job, job_data(job))
+            decision = STEPS[job.state](ctx, job, data)
         except BackendUnavailable as exc:  # the store or a server is away: next tick
             logger.warning("mloop agent: job %d of %s waits: %s", job.id, policy.name, exc)
             return
+        except Conflict as exc:  # something moved meanwhile: look again at the next tick
+            logger.info("mloop agent: job %d of %s: %s", job.id, policy.name, exc)
+            return
         except Exception as exc:  # user code (pipelines, models) must not stop the agent
             logger.exception("mloop agent: job %d of %s failed", job.id, policy.name)
-            decision = fail(ctx, job, f"the {job.state.value} step failed: {_reason(exc)}")
-            if decision is None:
-                return
-        if decision is None:
+            reason = f"the {job.state.value} step failed: {_reason(exc)}"
+            decision = fail(ctx, job, reason, data)  # data: what the step had set
+        if decision is None or not held():
             return
         try:
             job = store.advance(
@@ -57,16 +67,20 @@ def advance(client: Client, policy: Policy, project: str, job: Job) -> None:
             return
 
 
-def fail(ctx: Context, job: Job, reason: str) -> Decision | None:
+def fail(
+    ctx: Context, job: Job, reason: str, data: dict[str, Any] | None = None
+) -> Decision | None:
     """End ``job`` as failed, with what it changed on live traffic put back first;
-    None when that could not be done now (tried again at the next tick)."""
-    data = job_data(job)
+    None when the store is away (tried again at the next tick)."""
+    data = job_data(job) if data is None else data
     try:
-        undone = rollout.undo(ctx, data, job.state, reason)
-    except MloopError as exc:
+        undone = rollout.undo(ctx, data, reason)
+    except BackendUnavailable as exc:
         logger.error("mloop agent: job %d: cannot put its changes back yet: %s", job.id, exc)
         return None
-    message = reason if undone == "nothing to put back" else f"{reason}; {undone}"
+    except MloopError as exc:
+        undone = f"could not put everything back: {exc}"
+    message = reason if undone == rollout.NOTHING else f"{reason}; {undone}"
     return Decision(JobState.FAILED, data, [ctx.event("failed", message)])
 
 

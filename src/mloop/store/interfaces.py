@@ -464,6 +464,10 @@ class AutomationStore(Protocol):
         another owner holds it (its lease ends at its ``until``)."""
         ...
 
+    def holder(self, policy: str, now: int, project: str = "default") -> str | None:
+        """Who holds ``policy`` at ``now``, if anyone."""
+        ...
+
     def release(self, policy: str, owner: str, project: str = "default") -> None:
         """Give up ``owner``'s hold on ``policy`` (nothing when it holds none)."""
         ...

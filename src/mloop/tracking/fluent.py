@@ -69,11 +69,17 @@ def activated(client: Client, run: Run) -> Iterator[ActiveRun]:
     step's code logs to its step run and reads data through its client)."""
     active = ActiveRun(client, run)
     token = _active.set(active)
+    raised = True
     try:
         yield active
+        raised = False
     finally:
         _active.reset(token)
-        active.detach()
+        try:
+            active.detach()
+        except Exception:
+            if not raised:  # else the block's own error is the one to see
+                raise
 
 
 def active_run() -> ActiveRun | None:

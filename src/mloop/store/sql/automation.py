@@ -106,6 +106,19 @@ class SqlAutomationStore:
             )
         return True
 
+    def holder(self, policy: str, now: int, project: str = "default") -> str | None:
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                sa.select(automation_leases.c.owner)
+                .join(projects, projects.c.id == automation_leases.c.project_id)
+                .where(
+                    projects.c.name == project,
+                    automation_leases.c.policy == policy,
+                    automation_leases.c.until >= now,
+                )
+            ).scalar()
+        return None if found is None else str(found)
+
     def release(self, policy: str, owner: str, project: str = "default") -> None:
         project_id = sa.select(projects.c.id).where(projects.c.name == project).scalar_subquery()
         with self._writer.begin() as conn:
