@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from autoflows import cancer, retrain
+from autoflows import cancer, noise, retrain
 from mloop.automation import Agent, Gate, Policy, Rollout, Trigger
 from mloop.data.client import DataClient
 from mloop.registry import Registry
@@ -55,6 +55,10 @@ class Loop:
 
     def kinds(self, policy: str = "cancer-retrain") -> list[str]:
         return [e.kind for e in self.client.store.automation.events(policy)]
+
+    def new_data(self, seed: int = 1) -> None:
+        """A new version of the training data, so a retrain makes a new model."""
+        DataClient(self.client).add(noise(self.frame.iloc[:400], seed), "cancer")
 
     def champion(self) -> int:
         return self.registry.version("cancer@champion").version

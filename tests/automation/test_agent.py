@@ -88,12 +88,12 @@ def test_each_trigger_kind_fires_exactly_once_per_event_across_a_restart(
     at_hour(1)
     at_hour(1)  # restarted: the same event must not fire again
     jobs = loop.client.store.automation.jobs()
-    assert [j.state for j in jobs] == [JobState.PROMOTED]
+    assert [j.state for j in jobs] == [JobState.UNCHANGED]  # same data: the same model
     event(2)
     at_hour(2)
     at_hour(2)
     jobs = loop.client.store.automation.jobs()
-    assert [j.state for j in jobs] == [JobState.PROMOTED] * 2
+    assert [j.state for j in jobs] == [JobState.UNCHANGED] * 2
     assert loop.kinds(policy.name).count("triggered") == 2
 
 
@@ -202,6 +202,7 @@ def test_a_rebase_naming_an_unknown_monitor_is_refused_before_any_work(loop: Loo
 
 
 def test_two_agents_never_work_on_one_policy_at_once(loop: Loop) -> None:
+    loop.new_data()
     policy = loop.policy(triggers=(), gate=None)
     first, second = Agent(loop.client, [policy]), Agent(loop.client, [policy])
     first.tick()  # holds the policy now
@@ -214,6 +215,7 @@ def test_two_agents_never_work_on_one_policy_at_once(loop: Loop) -> None:
 
 
 def test_a_long_training_does_not_hold_up_another_policys_rollout(loop: Loop) -> None:
+    loop.new_data()
     loop.registry.register("models:/cancer/1", "cancer2")
     loop.registry.promote("cancer2/1")
     loop.deployments.create("cancer2-api", "models:/cancer2@champion")
@@ -240,3 +242,13 @@ def test_a_long_training_does_not_hold_up_another_policys_rollout(loop: Loop) ->
         runner.join(30)
     assert not runner.is_alive()
     assert loop.champion() == 2
+
+
+def test_a_retrain_that_makes_the_champion_again_rolls_nothing_out(loop: Loop) -> None:
+    policy = loop.policy(triggers=())
+    agent = loop.agent(policy)
+    agent.trigger(policy.name)
+    decided = tick(agent)
+    assert [e.kind for e in decided] == ["unchanged"]
+    assert "models:/cancer/1's package again" in decided[0].message
+    assert [v.version for v in loop.registry.versions("cancer")] == [1]  # nothing registered

@@ -218,6 +218,7 @@ def test_without_a_champion_the_canary_shares_what_the_deployment_serves(loop: L
 
 
 def test_a_cancelled_canary_gives_the_deployment_its_routes_back(loop: Loop) -> None:
+    loop.new_data()
     slow = Rollout("canary", steps=(50, 100), watch="1h", min_rows=40)
     policy = loop.policy(triggers=(), gate=None, rollout=slow)
     agent = loop.agent(policy)
@@ -237,6 +238,7 @@ def test_a_cancelled_canary_gives_the_deployment_its_routes_back(loop: Loop) -> 
 def test_a_step_that_breaks_mid_rollout_fails_the_job_and_puts_the_routes_back(
     loop: Loop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    loop.new_data()
     from mloop.automation import live
 
     slow = Rollout("canary", steps=(50, 100), watch="1h", min_rows=40)
@@ -260,6 +262,7 @@ def test_a_step_that_breaks_mid_rollout_fails_the_job_and_puts_the_routes_back(
 def test_a_promotion_whose_next_step_fails_is_put_back(
     loop: Loop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    loop.new_data()
     from mloop.automation import Rebase
     from mloop.monitoring import Monitors
 
@@ -302,6 +305,7 @@ def test_a_healthy_shadow_is_judged_without_latency_then_canaried_and_promoted(
 
 
 def test_cancel_waits_for_no_agent_and_works_on_a_policy_no_agent_has(loop: Loop) -> None:
+    loop.new_data()
     from mloop.errors import Conflict
 
     slow = Rollout("canary", steps=(50, 100), watch="1h", min_rows=40)
@@ -320,6 +324,7 @@ def test_cancel_waits_for_no_agent_and_works_on_a_policy_no_agent_has(loop: Loop
 
 
 def test_a_rollback_that_cannot_be_done_ends_the_job_saying_so(loop: Loop) -> None:
+    loop.new_data()
     policy = loop.policy(
         triggers=(), gate=None, rollout=Rollout("direct", guards=("accuracy>=0.8",), after="1h")
     )

@@ -29,8 +29,12 @@ def train(ctx: Context, job: Job, data: dict[str, Any]) -> Decision:
                 data["params"], client=ctx.client, project=ctx.project
             )
         except PipelineFailed as exc:
+            data["pipeline_run"] = exc.run_id
             return _failed(
-                ctx, data, f"pipeline {policy.pipeline} failed at step {exc.node}: {exc}"
+                ctx,
+                data,
+                f"pipeline {policy.pipeline} failed at step {exc.node}: {_cause(exc)} "
+                f"(`mloop pipeline show {exc.run_id[:12]}` has the traceback)",
             )
         except MloopError as exc:
             return _failed(ctx, data, f"pipeline {policy.pipeline} could not run: {exc}")
@@ -42,10 +46,17 @@ def train(ctx: Context, job: Job, data: dict[str, Any]) -> Decision:
                 f"pipeline {policy.pipeline} returned {_returned(result)}, not a model: "
                 "return the output of the step that trains it",
             )
+        data["pipeline_run"] = result.run.id
+        same = _same_as_champion(ctx, result)
+        if same is not None:
+            message = (
+                f"pipeline run {result.run.id[:12]} made {same}'s package again, byte for "
+                "byte: nothing new to roll out"
+            )
+            return Decision(JobState.UNCHANGED, data, [ctx.event("unchanged", message)])
         version = registry.register(
             source, policy.model, tags={POLICY_TAG: policy.name, JOB_TAG: str(job.id)}
         )
-        data["pipeline_run"] = result.run.id
     data["candidate"] = version.uri
     message = f"trained {version.uri}" + (
         f" with pipeline run {data['pipeline_run'][:12]}" if "pipeline_run" in data else ""
@@ -132,6 +143,22 @@ def _registered(registry: Registry, model: str, job_id: int) -> ModelVersion | N
     except NotFound:
         return None
     return next((v for v in versions if v.tags.get(JOB_TAG) == str(job_id)), None)
+
+
+def _cause(exc: PipelineFailed) -> str:
+    """The last line of the failing step's error (its traceback is in the pipeline run)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return next((line for line in reversed(lines) if not line.startswith("Resume")), "")
+
+
+def _same_as_champion(ctx: Context, result: PipelineResult) -> str | None:
+    """The champion's URI when the pipeline made exactly its package."""
+    champion = champion_uri(ctx)
+    if champion is None:
+        return None
+    package = Registry(ctx.client, ctx.project).version(champion).package
+    digest = result.outputs[_output_node(result)]["digest"]
+    return champion if package == digest else None
 
 
 def _returned(result: PipelineResult) -> str:

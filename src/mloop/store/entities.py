@@ -596,6 +596,8 @@ class JobState(StrEnum):
     WATCHING = "watching"
     """Promoted; its guards are still watched."""
     PROMOTED = "promoted"
+    UNCHANGED = "unchanged"
+    """The pipeline made the champion's package again: nothing to roll out."""
     GATED_OUT = "gated_out"
     ROLLED_BACK = "rolled_back"
     FAILED = "failed"
