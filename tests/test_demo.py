@@ -17,10 +17,11 @@ pytestmark = pytest.mark.slow
 
 
 def test_the_demo_retrains_on_drift_promotes_through_a_canary_and_gates_out_a_broken_model(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     console = Console(width=200, record=True, force_terminal=False)
-    outcome = run_demo(tmp_path / "demo", console)
+    monkeypatch.chdir(tmp_path)  # a relative workspace, as `make demo` gives
+    outcome = run_demo(Path("demo"), console)
     decided = [(e.policy, e.kind) for e in outcome.events if e.kind != "armed"]
     assert decided == [
         ("bikes-retrain", "triggered"),

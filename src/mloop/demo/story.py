@@ -74,6 +74,7 @@ def policies() -> list[Policy]:
 def run_demo(folder: Path, console: Console) -> Outcome:
     """The whole loop in the workspace ``folder`` (created), narrated on ``console``."""
     started = time.monotonic()
+    folder = folder.resolve()  # the server runs in it: relative paths would point elsewhere
     create_workspace(folder)
     upgrade_store(database_uri(folder))
     outcome = Outcome(folder)
