@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 from mloop.automation.policy import Policy
 from mloop.automation.policyfile import POLICY_FILE, load_policy_file
 from mloop.errors import InvalidArgument, NotFound
+from mloop.imports import import_object
 
 
 def load_policies(source: str | Path | None = None) -> list[Policy]:
@@ -29,21 +28,7 @@ def load_policies(source: str | Path | None = None) -> list[Policy]:
 
 
 def _from_python(reference: str) -> list[Policy]:
-    module_name, sep, attribute = reference.partition(":")
-    if not sep or not module_name or not attribute:
-        raise InvalidArgument(
-            f"{reference!r}: name policies as a YAML file or module:name (a Policy or a list)"
-        )
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        found: object = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise InvalidArgument(f"cannot import {module_name!r} for {reference}: {exc}") from None
-    for part in attribute.split("."):
-        found = getattr(found, part, None)
-        if found is None:
-            raise InvalidArgument(f"module {module_name!r} has no {attribute!r}")
+    found = import_object(reference, "policies as a YAML file or module:name (a Policy or a list)")
     policies = [found] if isinstance(found, Policy) else found
     if not isinstance(policies, list | tuple) or not all(isinstance(p, Policy) for p in policies):
         raise InvalidArgument(f"{reference} is not a Policy or a list of Policy values")

@@ -13,16 +13,15 @@ result.output            # the returned step's output, read back
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import json
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
 from mloop.errors import InvalidArgument
+from mloop.imports import import_object
 from mloop.pipelines.code import code_digest
 from mloop.pipelines.execute import EXPERIMENT, PIPELINE_TAG, StepFailed, StepTask
 from mloop.pipelines.executors import Executor, executor_for
@@ -221,20 +220,7 @@ def pipeline(fn: Any = None, *, name: str | None = None) -> Any:
 
 def load_pipeline(reference: str) -> Pipeline:
     """The pipeline ``module:function`` (the current folder is importable)."""
-    module_name, sep, attribute = reference.partition(":")
-    if not sep or not module_name or not attribute:
-        raise InvalidArgument(f"{reference!r}: name a pipeline as module:function")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise InvalidArgument(f"cannot import {module_name!r} for {reference}: {exc}") from None
-    found: Any = module
-    for part in attribute.split("."):
-        found = getattr(found, part, None)
-        if found is None:
-            raise InvalidArgument(f"module {module_name!r} has no {attribute!r}")
+    found = import_object(reference, "a pipeline as module:function")
     if not isinstance(found, Pipeline):
         raise InvalidArgument(f"{reference} is a {type(found).__name__}, not an @mloop.pipeline")
     return found
