@@ -24,6 +24,16 @@ def statuses(result: mloop.pipelines.PipelineResult) -> dict[str, str]:
     return {s.node: s.status.value for s in result.steps}
 
 
+def test_garbage_collection_keeps_step_outputs_for_the_cache(client: Client) -> None:
+    from datetime import timedelta
+
+    first = flows.training.run({"rows": 200}, client=client)
+    client.garbage_collect(delete=True, min_age=timedelta(0))
+    again = flows.training.run({"rows": 200}, client=client)
+    assert set(statuses(again).values()) == {"REUSED"}
+    assert again.output == first.output
+
+
 def test_a_second_run_reuses_every_step_in_under_a_second(client: Client) -> None:
     first = flows.training.run(client=client)
     assert set(statuses(first).values()) == {"DONE"}

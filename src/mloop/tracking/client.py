@@ -246,6 +246,7 @@ class Client:
             self.store.models,
             self.store.predictions,
             self.store.monitors,
+            self.store.pipelines,
         )
         for source in stores:
             more_files, more_trees = source.blob_references()

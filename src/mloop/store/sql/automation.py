@@ -78,9 +78,7 @@ class SqlAutomationStore:
         validate.key("lease owner", owner)
         with self._writer.begin() as conn:
             project_id = ensure_project(conn, project, now)
-            if conn.dialect.name == "postgresql":  # one agent decides at a time
-                key = f"mloop.automation.lease/{project_id}/{policy}"
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+            _serialise(conn, f"mloop.automation.lease/{project_id}/{policy}")
             held = conn.execute(
                 sa.select(automation_leases.c.owner, automation_leases.c.until).where(
                     automation_leases.c.project_id == project_id,
@@ -313,9 +311,7 @@ class SqlAutomationStore:
 def _one_active(conn: sa.Connection, project_id: int, policy: str) -> None:
     """Refuse a second active job of ``policy`` (under a lock, so two agents cannot
     both open one: SQLite's writer transactions are serial already)."""
-    if conn.dialect.name == "postgresql":
-        key = f"mloop.automation/{project_id}/{policy}"
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+    _serialise(conn, f"mloop.automation/{project_id}/{policy}")
     states = [s.value for s in JobState if s.active]
     running = conn.scalar(
         sa.select(automation_jobs.c.id).where(
@@ -326,6 +322,13 @@ def _one_active(conn: sa.Connection, project_id: int, policy: str) -> None:
     )
     if running is not None:
         raise Conflict(f"policy {policy} has an active run already (job {running})")
+
+
+def _serialise(conn: sa.Connection, key: str) -> None:
+    """Let one transaction at a time past this point for ``key`` (SQLite's writer
+    transactions are serial already; PostgreSQL takes an advisory lock until commit)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
 
 
 class _Moved(Exception):
