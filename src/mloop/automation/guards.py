@@ -37,7 +37,7 @@ from mloop.evaluation.metrics import (
     regression_metrics,
 )
 from mloop.monitoring.stattests import jensen_shannon, ks
-from mloop.serving.query import LABEL
+from mloop.serving.query import LABEL, class_key
 
 LATENCY = {"latency_p50_ms": 50.0, "latency_p95_ms": 95.0}
 PREDICTION_DRIFT = "prediction_drift"
@@ -217,11 +217,5 @@ def _live(metric: str, rows: pd.DataFrame, task: str) -> float | None:
 
 
 def _classes(values: np.ndarray) -> np.ndarray:
-    """Class labels as text, 1.0 as "1" (labels arrive as JSON, predictions as logged)."""
-    return np.array([_class(v) for v in values], dtype=object).astype(str)
-
-
-def _class(value: object) -> str:
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+    """Class labels as text, as the serving log compares them (1.0 and "1" are one)."""
+    return np.array([class_key(v) for v in values], dtype=object).astype(str)

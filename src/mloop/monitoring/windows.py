@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from mloop.errors import InvalidArgument
+from mloop.registry.times import parse_duration
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PATTERN = re.compile(r"(\d+)\s*(s|m|h|d|rows)")
 
 
@@ -37,7 +37,7 @@ def parse_window(text: str) -> WindowSpec:
         if not 10 <= amount <= 100_000_000:
             raise InvalidArgument("a row window holds 10 to 100,000,000 rows")
         return WindowSpec(f"{amount}rows", rows=amount)
-    seconds = amount * _UNITS[unit]
+    seconds = int(parse_duration(f"{amount}{unit}").total_seconds())
     if not 60 <= seconds <= 366 * 86400:
         raise InvalidArgument("a time window lasts from 1 minute to a year")
     return WindowSpec(f"{amount}{unit}", seconds=seconds)

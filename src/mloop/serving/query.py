@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -59,12 +60,19 @@ def predictions(
 
 
 def label_matches(prediction: Any, label: Any) -> bool:
-    """Whether a prediction is its label: equal, or equal as text (labels arrive as JSON,
-    so a class 1 may come back as 1, 1.0 or "1")."""
+    """Whether a prediction is its label: equal, or the same class as text (labels
+    arrive as JSON, so a class 1 may come back as 1, 1.0 or "1")."""
     try:
-        return bool(prediction == label) or str(prediction) == str(label)
+        return bool(prediction == label) or class_key(prediction) == class_key(label)
     except (TypeError, ValueError):
         return False
+
+
+def class_key(value: Any) -> str:
+    """A class label as text, whole floats without their ``.0`` (1.0 and "1" are one)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def logged_rows(deployment: str, *, client: Client, project: str = "default") -> pd.DataFrame:
