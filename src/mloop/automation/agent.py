@@ -84,13 +84,13 @@ class Agent:
         through its gate) while later ticks watch the other jobs' rollouts."""
         store = self.client.store.automation
         after = store.last_event_id(self.project)
+        now = now or now_ms()
         self.held_elsewhere = []
         for policy in self.policies.values():
             if not self.holds.hold(policy.name):
                 self.held_elsewhere.append(policy.name)
                 continue
-            self._arm(policy, now or now_ms())
-            self._fire(policy, now or now_ms())
+            self._fire(policy, now, self._arm(policy, now))
             for listed in store.jobs(policy.name, active=True, project=self.project):
                 job = self._current(listed)
                 if job is None:
@@ -212,21 +212,23 @@ class Agent:
             raise NotFound(f"no automation policy named {name!r} (policies: {known})")
         return self.policies[name]
 
-    def _arm(self, policy: Policy, now: int) -> None:
+    def _arm(self, policy: Policy, now: int) -> dict[str, str]:
+        """Arm the triggers seen for the first time; returns every trigger's cursor."""
         store = self.client.store
-        armed = store.automation.cursors(policy.name, self.project)
+        cursors = store.automation.cursors(policy.name, self.project)
         for trigger in policy.triggers:
-            if trigger.kind == MANUAL or trigger.key in armed:
+            if trigger.kind == MANUAL or trigger.key in cursors:
                 continue
             cursor = current_cursor(store, trigger, now, self.project)
             ctx = Context(self.client, policy, self.project, now)
             message = f"watching {trigger.key} from {cursor}"
             event = ctx.event("armed", message, trigger=trigger.key, cursor=cursor)
-            store.automation.arm(policy.name, trigger.key, cursor, event, self.project)
+            if store.automation.arm(policy.name, trigger.key, cursor, event, self.project):
+                cursors[trigger.key] = cursor
+        return cursors
 
-    def _fire(self, policy: Policy, now: int) -> None:
+    def _fire(self, policy: Policy, now: int, cursors: dict[str, str]) -> None:
         store = self.client.store
-        cursors = store.automation.cursors(policy.name, self.project)
         for trigger in policy.triggers:
             if trigger.key not in cursors:
                 continue

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mloop.automation.policy import Policy
+from mloop.errors import InvalidArgument, NotFound
 from mloop.store import Job, JobState, NewAutomationEvent
 from mloop.tracking.client import Client
 
@@ -19,6 +20,15 @@ class Context:
     now: int
     job: Job | None = None
 
+    def champion(self) -> str | None:
+        """The policy model's champion (``models:/NAME/N``), None when there is none."""
+        from mloop.registry import Registry
+
+        try:
+            return Registry(self.client, self.project).version(f"{self.policy.model}@champion").uri
+        except (NotFound, InvalidArgument):
+            return None
+
     def save(self, data: dict[str, Any]) -> None:
         """Write ``data`` to the job now, before a step changes live traffic, so a step
         done again after an interruption knows what it found the first time."""
@@ -29,14 +39,9 @@ class Context:
 
     def note(self, kind: str, message: str, **details: Any) -> None:
         """Log a decision that does not move the job (such as waiting)."""
-        event = self.event(kind, message, **details)
         job_id = None if self.job is None else self.job.id
-        self.client.store.automation.record(
-            NewAutomationEvent(
-                event.policy, kind, message, event.details, event.user, event.created_at, job_id
-            ),
-            self.project,
-        )
+        event = self.event(kind, message, **details)
+        self.client.store.automation.record(replace(event, job_id=job_id), self.project)
 
     def event(self, kind: str, message: str, **details: Any) -> NewAutomationEvent:
         return NewAutomationEvent(

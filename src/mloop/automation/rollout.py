@@ -14,7 +14,7 @@ from typing import Any
 from mloop.automation import live
 from mloop.automation.context import Context, Decision
 from mloop.automation.guards import GuardCheck, Traffic
-from mloop.errors import InvalidArgument, NotFound
+from mloop.errors import InvalidArgument
 from mloop.monitoring import Monitors
 from mloop.registry import Registry
 from mloop.registry.client import CHAMPION
@@ -33,7 +33,7 @@ def start(ctx: Context, job: Job, data: dict[str, Any]) -> Decision | None:
     current = deployments.get(ctx.policy.deployment).revision
     if "revision_before" not in data:  # kept from a first attempt that was interrupted
         data["revision_before"] = current.number
-        data["champion"] = _champion(ctx)
+        data["champion"] = ctx.champion()
         ctx.save(data)
     if rollout.strategy == "direct":
         return promote(ctx, data, "direct rollout")
@@ -101,7 +101,7 @@ def after(ctx: Context, data: dict[str, Any]) -> Decision | None:
     if "undoing" in data:  # a rollback that was interrupted: finish it
         return _undo_promotion(ctx, data, data["undoing"])
     since = data["stage"]["since"]
-    now_champion = _champion(ctx)
+    now_champion = ctx.champion()
     if now_champion != data["candidate"]:
         message = (
             f"stopped watching {data['candidate']}: {ctx.policy.model}@{CHAMPION} is now "
@@ -133,7 +133,7 @@ def _undo_promotion(ctx: Context, data: dict[str, Any], why: str) -> Decision:
 def promote(ctx: Context, data: dict[str, Any], why: str) -> Decision:
     """Make the candidate the champion and have the deployment follow the champion."""
     name, deployment = ctx.policy.model, ctx.policy.deployment
-    if _champion(ctx) != data["candidate"]:
+    if ctx.champion() != data["candidate"]:
         Registry(ctx.client, ctx.project).promote(
             data["candidate"], reason=f"{ctx.policy.name}: {why}"
         )
@@ -167,7 +167,7 @@ def undo(ctx: Context, data: dict[str, Any], why: str) -> str:
         if restored is not None:
             done.append(f"{ctx.policy.deployment} back to the routes of revision {restored}")
     candidate, before = data.get("candidate"), data.get("champion")
-    if candidate is not None and candidate != before and _champion(ctx) == candidate:
+    if candidate is not None and candidate != before and ctx.champion() == candidate:
         registry = Registry(ctx.client, ctx.project)
         if before is None:
             registry.remove_alias(ctx.policy.model, CHAMPION, reason=reason)
@@ -183,9 +183,7 @@ def _canary(ctx: Context, data: dict[str, Any], index: int, why: str = "") -> De
     if percent == 100:
         return promote(ctx, data, why or "canary at 100%")
     deployments = Deployments(ctx.client, ctx.project)
-    before = deployments.store.deployments.revision(
-        ctx.policy.deployment, data["revision_before"], ctx.project
-    )
+    before = deployments.revision(ctx.policy.deployment, data["revision_before"])
     routes = split(before, data["candidate"], percent)
     if deployments.get(ctx.policy.deployment).revision.routes != tuple(routes):
         deployments.set(ctx.policy.deployment, routes, reason=_why(ctx, f"canary {percent}%"))
@@ -262,13 +260,6 @@ def _other_rollout(ctx: Context, job: Job) -> Job | None:
 def live_deployment(job: Job) -> str | None:
     deployment = json.loads(job.data).get("deployment")
     return str(deployment) if deployment is not None else None
-
-
-def _champion(ctx: Context) -> str | None:
-    try:
-        return Registry(ctx.client, ctx.project).version(f"{ctx.policy.model}@{CHAMPION}").uri
-    except NotFound:
-        return None
 
 
 def _shadows(revision: Revision, candidate: str) -> tuple[Route, ...]:

@@ -39,10 +39,10 @@ def advance(
     job: Job,
     held: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Move ``job`` on while its steps decide something now, and while ``held`` says
-    this agent still holds the policy."""
+    """Move ``job`` on while its steps decide something now; each decision is written
+    only while ``held`` says this agent still holds the policy."""
     store = client.store.automation
-    while job.state.active and held():
+    while job.state.active:
         ctx = Context(client, policy, project, now_ms(), job)
         data = job_data(job)
         try:

@@ -10,7 +10,6 @@ from mloop.data.client import DataClient
 from mloop.errors import InvalidArgument, MloopError, NotFound
 from mloop.pipelines import PipelineFailed, PipelineResult, load_pipeline
 from mloop.registry import Registry
-from mloop.registry.client import CHAMPION
 from mloop.store import Job, JobState, ModelVersion, StepStatus
 
 POLICY_TAG = "mloop.policy"
@@ -69,7 +68,7 @@ def gate(ctx: Context, data: dict[str, Any]) -> Decision:
     from mloop.evaluation.record import evaluate
 
     spec = ctx.policy.gate
-    champion = champion_uri(ctx)
+    champion = ctx.champion()
     data["champion"] = champion
     baseline = champion or serving_uri(ctx)  # without a champion: what the deployment serves
     if spec is None:
@@ -104,14 +103,6 @@ def gate(ctx: Context, data: dict[str, Any]) -> Decision:
         event = ctx.event("gated_out", f"{head}: {reasons}", **details)
         return Decision(JobState.GATED_OUT, data, [event])
     return Decision(JobState.GATED, data, [ctx.event("gate_passed", summary, **details)])
-
-
-def champion_uri(ctx: Context) -> str | None:
-    """The champion's version URI (``models:/NAME/N``), None when there is none."""
-    try:
-        return Registry(ctx.client, ctx.project).version(f"{ctx.policy.model}@{CHAMPION}").uri
-    except (NotFound, InvalidArgument):
-        return None
 
 
 def serving_uri(ctx: Context) -> str | None:
@@ -153,7 +144,7 @@ def _cause(exc: PipelineFailed) -> str:
 
 def _same_as_champion(ctx: Context, result: PipelineResult) -> str | None:
     """The champion's URI when the pipeline made exactly its package."""
-    champion = champion_uri(ctx)
+    champion = ctx.champion()
     if champion is None:
         return None
     package = Registry(ctx.client, ctx.project).version(champion).package

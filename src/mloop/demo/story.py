@@ -31,7 +31,6 @@ from mloop.pipelines import Pipeline, load_pipeline
 from mloop.registry import Registry
 from mloop.registry.card_render import to_html
 from mloop.serving.deployments import Deployments
-from mloop.serving.query import logged_rows
 from mloop.store import AutomationEvent, upgrade_store
 from mloop.tracking.client import Client
 from mloop.workspace import blobs_root, create_workspace, database_uri
@@ -219,7 +218,8 @@ def _narrate(events: list[AutomationEvent], console: Console) -> None:
 def _wait_logged(client: Client, rows: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if len(logged_rows("bikes-api", client=client)) >= rows:
+        segments = client.store.predictions.segments(deployment="bikes-api")
+        if sum(segment.rows for segment in segments) >= rows:
             return
         time.sleep(0.2)
     raise BackendUnavailable(f"the server's log did not reach {rows} rows in {seconds:.0f} s")

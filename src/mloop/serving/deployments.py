@@ -102,7 +102,7 @@ class Deployments:
                     f"`mloop deploy history {name}`, or give --to N)"
                 )
         else:
-            target = self.store.deployments.revision(name, to, self.project)
+            target = self.revision(name, to)
             if target.routes == current.routes:
                 raise InvalidArgument(
                     f"deployment {name!r} already has the routes of revision {to}"
@@ -118,6 +118,9 @@ class Deployments:
             expected=current.number,
             project=self.project,
         )
+
+    def revision(self, name: str, number: int) -> Revision:
+        return self.store.deployments.revision(name, number, self.project)
 
     def history(self, name: str) -> list[Revision]:
         """Every revision, oldest first."""

@@ -30,13 +30,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mloop.errors import MloopError
+from mloop.errors import MloopError, NotFound
 from mloop.serving.served import Scores, ServedModel
 from mloop.store import Failure, NewSegment
 from mloop.tracking.client import Client
 from mloop.workspace import cache_root
 
 logger = logging.getLogger("mloop.serving")
+MAX_FAILURES = 10_000
+"""Failed requests kept in memory while the store cannot take them."""
 
 
 @dataclass(slots=True)
@@ -96,9 +98,13 @@ class PredictionLog:
             self._wake.set()
 
     def fail(self, failure: Failure) -> None:
-        """Keep a request the model could not score; written with the next flush."""
+        """Keep a request the model could not score; written with the next flush. While
+        the store is away, only the newest ``MAX_FAILURES`` are kept."""
         with self._lock:
             self._failures.append(failure)
+            if len(self._failures) > MAX_FAILURES:
+                del self._failures[: len(self._failures) - MAX_FAILURES]
+                logger.warning("mloop: the store is away; older failed requests were dropped")
 
     @property
     def buffered(self) -> int:
@@ -173,6 +179,8 @@ class PredictionLog:
             failures, self._failures = self._failures, []
         try:
             self.client.store.predictions.add_failures(failures, self.project)
+        except NotFound as exc:  # the deployment was deleted: they can never be stored
+            logger.warning("mloop: %d failed requests not recorded: %s", len(failures), exc)
         except Exception as exc:
             with self._lock:
                 self._failures[:0] = failures

@@ -510,10 +510,8 @@ class AutomationStore(Protocol):
         """Jobs oldest first (only those not finished with ``active``)."""
         ...
 
-    def last_job(
-        self, policy: str, *, skipped: bool = False, project: str = "default"
-    ) -> Job | None:
-        """The newest job of ``policy`` (skipped ones only with ``skipped``)."""
+    def last_job(self, policy: str, project: str = "default") -> Job | None:
+        """The newest job of ``policy`` that was not skipped."""
         ...
 
     def last_event_id(self, project: str = "default") -> int:

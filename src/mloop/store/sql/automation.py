@@ -249,12 +249,12 @@ class SqlAutomationStore:
         with self._engine.connect() as conn:
             return _jobs(conn, where)
 
-    def last_job(
-        self, policy: str, *, skipped: bool = False, project: str = "default"
-    ) -> Job | None:
-        where = sa.and_(projects.c.name == project, automation_jobs.c.policy == policy)
-        if not skipped:
-            where = sa.and_(where, automation_jobs.c.state != JobState.SKIPPED.value)
+    def last_job(self, policy: str, project: str = "default") -> Job | None:
+        where = sa.and_(
+            projects.c.name == project,
+            automation_jobs.c.policy == policy,
+            automation_jobs.c.state != JobState.SKIPPED.value,
+        )
         with self._engine.connect() as conn:
             newest = conn.scalar(
                 sa.select(sa.func.max(automation_jobs.c.id))
