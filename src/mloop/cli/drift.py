@@ -52,6 +52,7 @@ def drift(
     Example: mloop drift bikes@1 bikes@2 --fail-on-drift
     """
     from mloop.monitoring import detect
+    from mloop.monitoring.reference import build_reference
     from mloop.monitoring.sources import read_table, stored_reference
 
     st = state(ctx)
@@ -61,29 +62,16 @@ def drift(
         raise InvalidArgument(f"--report {report}: the report is an .html file")
     if is_local(reference):
         ref_label, ref_data = read_table(data, reference)
-        ref_stats = None
+        ref_stats = build_reference(ref_data, names)
     else:
         version, ref_stats = stored_reference(data, reference)
-        ref_label, ref_data = version.ref, None
+        ref_label = version.ref
     cur_label, cur_data = read_table(data, current)
-    result = detect(
-        ref_stats if ref_stats is not None else ref_data,  # type: ignore[arg-type]
-        cur_data,
-        columns=names,
-        method=method,
-        drift_share=drift_share,
-    )
+    result = detect(ref_stats, cur_data, columns=names, method=method, drift_share=drift_share)
     if report is not None:
         from mloop.monitoring.report import write_drift_report
 
-        write_drift_report(
-            report,
-            result,
-            ref_stats,
-            cur_data,
-            title=f"{ref_label} → {cur_label}",
-            reference_frame=ref_data,
-        )
+        write_drift_report(report, result, ref_stats, cur_data, title=f"{ref_label} → {cur_label}")
     if as_json:
         render.print_json(
             st.console, {"reference": ref_label, "current": cur_label, **result.to_dict()}

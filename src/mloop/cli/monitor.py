@@ -145,9 +145,8 @@ def run(
     st = state(ctx)
     monitors = _monitors(st)
     created = monitors.run(name, until=until)
-    events = [
-        e for e in st.client().store.monitors.events(name) if e.result_id in {r.id for r in created}
-    ]
+    ids = {r.id for r in created}
+    events = [e for e in st.client().store.monitors.events(name) if e.result_id in ids]
     if as_json:
         render.print_json(
             st.console, {"results": [_result_dict(r) for r in created], "events": events}

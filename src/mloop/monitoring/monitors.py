@@ -31,7 +31,7 @@ from mloop.monitoring import alerts
 from mloop.monitoring.baseline import Baseline, build_baseline
 from mloop.monitoring.drift import P_VALUE_TESTS, DriftResult, choose_test, thresholds_for
 from mloop.monitoring.report import drift_report_html, timeline_from
-from mloop.monitoring.sources import read_table
+from mloop.monitoring.sources import version_frame
 from mloop.monitoring.window import Settings, WindowResult, evaluate_window
 from mloop.monitoring.windows import WindowSpec, parse_window
 from mloop.registry.times import to_ms
@@ -98,7 +98,7 @@ class Monitors:
         for it, so set it to how late your labels come."""
         if isinstance(label_delay, timedelta):
             label_delay = label_delay.total_seconds()
-        parse_window(window)
+        spec = parse_window(window)
         _check_settings(drift_share, thresholds, decay_threshold, null_jump, webhook)
         _check_delay(label_delay)
         version, baseline = self._baseline(
@@ -124,7 +124,7 @@ class Monitors:
                 deployment,
                 version.ref,
                 version.id,
-                parse_window(window).text,
+                spec.text,
                 settings.to_json(),
                 self.client.settings.user,
                 now_ms(),
@@ -150,17 +150,17 @@ class Monitors:
         self, deployment: str, reference: str, target: str | None, columns: list[str] | None
     ) -> tuple[DatasetVersion, Baseline]:
         """The reference version, and its statistics with the deployment's primary model."""
-        current = self.store.deployments.get(deployment, self.project).revision
-        primary = resolve_version(self.store, current.primary[0].model, self.project)
-        model = load(primary.package, client=self.client)
         if is_local(reference):
             raise InvalidArgument(
                 f"a monitor's reference is a dataset version (NAME@N), not a file: "
                 f"`mloop data add {reference} --name NAME` first"
             )
         data = DataClient(self.client)
-        version_ref, frame = read_table(data, reference)
-        version = data.version(version_ref)
+        version = data.version(reference)
+        frame = version_frame(data, version)
+        current = self.store.deployments.get(deployment, self.project).revision
+        primary = resolve_version(self.store, current.primary[0].model, self.project)
+        model = load(primary.package, client=self.client)
         return version, build_baseline(frame, model, target=target, columns=columns)
 
     def get(self, name: str) -> Monitor:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from mloop.monitoring.drift import DriftResult
 from mloop.monitoring.plots import bars_svg, distribution, line_svg
-from mloop.monitoring.reference import Reference, build_reference
+from mloop.monitoring.reference import Reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,19 +83,13 @@ def drift_report_html(
 def write_drift_report(
     path: Path,
     result: DriftResult,
-    reference: Reference | None,
+    reference: Reference,
     current: pd.DataFrame,
     *,
     title: str,
-    reference_frame: pd.DataFrame | None = None,
-    timeline: Timeline | None = None,
 ) -> Path:
     """Write the report to ``path`` (its folder is created)."""
-    if reference is None:
-        if reference_frame is None:
-            raise ValueError("a report needs the reference statistics or the reference data")
-        reference = build_reference(reference_frame, [f.column for f in result.features])
-    html = drift_report_html(result, reference, current, title=title, timeline=timeline)
+    html = drift_report_html(result, reference, current, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

@@ -25,10 +25,11 @@ def read_table(data: DataClient, text: str) -> tuple[str, pd.DataFrame]:
     if is_local(text):
         return text, read_local(Path(text)).to_pandas()
     version = data.version(text)
-    return version.ref, _version_frame(data, version)
+    return version.ref, version_frame(data, version)
 
 
-def _version_frame(data: DataClient, version: DatasetVersion) -> pd.DataFrame:
+def version_frame(data: DataClient, version: DatasetVersion) -> pd.DataFrame:
+    """The rows of a tabular version."""
     frame = data.get(version)
     if not isinstance(frame, pd.DataFrame):
         raise InvalidArgument(f"{version.ref} is not a table: drift compares tables")
@@ -44,7 +45,7 @@ def stored_reference(data: DataClient, text: str) -> tuple[DatasetVersion, Refer
             return version, Reference.from_dict(json.loads(data.blobs.get_bytes(Digest(digest))))
         except NotFound:  # collected or lost: compute it again
             pass
-    reference = build_reference(_version_frame(data, version))
+    reference = build_reference(version_frame(data, version))
     stored = data.blobs.put_bytes(json.dumps(reference.to_dict()).encode())
     data.store.datasets.set_version_tags(version.id, {REFERENCE_TAG: stored.hex})
     return version, reference

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from mloop.data.profile import profile_table
 from mloop.data.validation import Thresholds, validate
+from mloop.monitoring.alerts import DEFAULT_SECRET_ENV
 from mloop.monitoring.baseline import CLASSIFICATION, PREDICTION, Baseline, metric_value
 from mloop.monitoring.drift import DriftResult, detect
 from mloop.serving.query import LABEL
@@ -29,7 +30,7 @@ class Settings:
     decay_threshold: float = 0.05
     null_jump: float = 0.1
     webhook: str | None = None
-    webhook_secret_env: str = "MLOOP_WEBHOOK_SECRET"
+    webhook_secret_env: str = DEFAULT_SECRET_ENV
     baseline: str = ""
     """The digest of the stored :class:`Baseline`."""
     label_delay: float = 0.0
