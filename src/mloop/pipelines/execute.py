@@ -45,7 +45,6 @@ class StepTask:
     use_cache: bool
     uri: str
     blobs: str | None
-    project: str = "default"
     keys: dict[str, str] = field(default_factory=dict)
     """Literal inputs' canonical text, for the cache key."""
 
@@ -78,7 +77,7 @@ def run_task(task: StepTask, upstream: dict[str, dict[str, str]]) -> dict[str, s
         capture_env=False,
         tags={PIPELINE_TAG: task.pipeline_run, NODE_TAG: task.node, KEY_TAG: key},
     )
-    client.log_params(run.id, {name: _short(value) for name, value in task.literals.items()})
+    client.log_params(run.id, task.literals)
     args = {**task.literals, **{n: load_value(client, o) for n, o in upstream.items()}}
     error = ""
     for attempt in range(1, task.step.retries + 2):
@@ -96,10 +95,9 @@ def run_task(task: StepTask, upstream: dict[str, dict[str, str]]) -> dict[str, s
         _record(client, task, key, StepStatus.DONE, json.dumps(output), run.id, attempt, started)
         client.end_run(run.id, RunStatus.FINISHED)
         return output
-    attempts = attempt
-    _record(client, task, key, StepStatus.FAILED, "null", run.id, attempts, started, error=error)
+    _record(client, task, key, StepStatus.FAILED, "null", run.id, attempt, started, error=error)
     client.end_run(run.id, RunStatus.FAILED)
-    raise StepFailed(task.node, f"step {task.node} failed after {attempts} attempt(s):\n{error}")
+    raise StepFailed(task.node, f"step {task.node} failed after {attempt} attempt(s):\n{error}")
 
 
 def _reusable(client: Client, key: str) -> StepRun | None:
@@ -141,8 +139,3 @@ def _record(  # noqa: PLR0917 (one step run's columns)
             reused_from,
         ),
     )
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text[:500]

@@ -89,7 +89,7 @@ class Pipeline:
         chosen = executor_for(executor)  # an unreachable scheduler fails before any work
         try:
             parent = client.create_run(EXPERIMENT, name=self.name)
-            client.log_params(parent.id, {k: canonical(v) for k, v in values.items()})
+            client.log_params(parent.id, values)  # as every run's params are written
             run = client.store.pipelines.create_run(
                 PipelineRun(
                     uuid.uuid4().hex,
@@ -122,7 +122,6 @@ class Pipeline:
                     cache,
                     settings.uri,
                     settings.blobs,
-                    project,
                     {n: canonical(v) for n, v in literals.items()},
                 )
 
