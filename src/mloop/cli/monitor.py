@@ -112,14 +112,11 @@ def create(
 
 def _thresholds(items: list[str] | None) -> dict[str, float]:
     found = {}
-    for item in items or []:
-        test, sep, value = item.partition("=")
+    for test, value in render.parse_pairs(items, "--threshold", "TEST=NUMBER").items():
         try:
-            found[test.strip()] = float(value)
+            found[test] = float(value)
         except ValueError:
-            sep = ""
-        if not sep:
-            raise InvalidArgument(f"--threshold takes TEST=NUMBER, got {item!r}")
+            raise InvalidArgument(f"--threshold takes TEST=NUMBER, got {test}={value}") from None
     return found
 
 

@@ -163,15 +163,13 @@ def show(
 
 
 def _params(items: list[str] | None) -> dict[str, Any]:
+    """``--param NAME=VALUE`` options, each value read as JSON when it is JSON."""
     found: dict[str, Any] = {}
-    for item in items or []:
-        name, sep, text = item.partition("=")
-        if not sep or not name.strip():
-            raise InvalidArgument(f"--param takes NAME=VALUE, got {item!r}")
+    for name, text in render.parse_pairs(items, "--param", "NAME=VALUE").items():
         try:
-            found[name.strip()] = json.loads(text)
+            found[name] = json.loads(text)
         except json.JSONDecodeError:
-            found[name.strip()] = text
+            found[name] = text
     return found
 
 

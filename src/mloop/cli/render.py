@@ -78,13 +78,18 @@ def artifact_table(entries: list[ArtifactEntry], title: str | None = None) -> Ta
 
 def parse_tags(values: list[str] | None) -> dict[str, str]:
     """``--tag KEY=VALUE`` options as a dict."""
-    tags = {}
+    return parse_pairs(values, "--tag", "KEY=VALUE")
+
+
+def parse_pairs(values: list[str] | None, option: str, form: str) -> dict[str, str]:
+    """Repeated ``NAME=VALUE`` options as a dict (the value as written)."""
+    pairs = {}
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidArgument(f"--tag takes KEY=VALUE, got {item!r}")
-        tags[key.strip()] = value
-    return tags
+            raise InvalidArgument(f"{option} takes {form}, got {item!r}")
+        pairs[key.strip()] = value
+    return pairs
 
 
 def print_json(console: Console, data: Any) -> None:
