@@ -42,6 +42,7 @@ from mloop.store import (
     MonitorResult,
     NewMonitor,
     NewMonitorResult,
+    PredictionSegment,
     Store,
 )
 from mloop.store.entities import now_ms
@@ -212,37 +213,51 @@ class Monitors:
     def _windows(
         self, monitor: Monitor, spec: WindowSpec, done: set[int], limit: int
     ) -> Iterator[tuple[int, pd.DataFrame]]:
-        if spec.rows is not None:
-            rows = logged_rows(monitor.deployment, client=self.client, project=self.project)
-            times = rows["time"]
-            for index in range(len(rows) // spec.rows):
-                window = rows.iloc[index * spec.rows : (index + 1) * spec.rows]
-                if index in done:
-                    continue
-                if times.iloc[(index + 1) * spec.rows - 1].value // 1_000_000 > limit:
-                    return
-                yield index, window
-            return
         segments = self.store.predictions.segments(
             deployment=monitor.deployment, project=self.project
         )
-        if not segments:
+        if spec.rows is not None:
+            yield from self._row_windows(monitor, spec.rows, segments, done, limit)
             return
         size = spec.millis
-        first = min(s.start for s in segments) // size
-        last = min(max(s.end for s in segments), limit) // size
-        for index in range(first, last + 1):
-            if index in done or (index + 1) * size > limit:
+        wanted = sorted(
+            {i for s in segments for i in range(s.start // size, s.end // size + 1)} - done
+        )
+        wanted = [i for i in wanted if (i + 1) * size <= limit]
+        if not wanted:
+            return
+        rows = predictions(  # once for every window wanted, not once per window
+            monitor.deployment,
+            wanted[0] * size,
+            (wanted[-1] + 1) * size - 1,
+            client=self.client,
+            project=self.project,
+        )
+        millis = (rows["time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+        index = millis.to_numpy() // size
+        for i in wanted:
+            window = rows[index == i]
+            if len(window):
+                yield i, window.reset_index(drop=True)
+
+    def _row_windows(
+        self,
+        monitor: Monitor,
+        size: int,
+        segments: list[PredictionSegment],
+        done: set[int],
+        limit: int,
+    ) -> Iterator[tuple[int, pd.DataFrame]]:
+        if all(i in done for i in range(sum(s.rows for s in segments) // size)):
+            return  # the segment index says no new full window: nothing to read
+        rows = logged_rows(monitor.deployment, client=self.client, project=self.project)
+        times = rows["time"]
+        for index in range(len(rows) // size):
+            if index in done:
                 continue
-            rows = predictions(
-                monitor.deployment,
-                index * size,
-                (index + 1) * size - 1,
-                client=self.client,
-                project=self.project,
-            )
-            if len(rows):
-                yield index, rows
+            if times.iloc[(index + 1) * size - 1].value // 1_000_000 > limit:
+                return
+            yield index, rows.iloc[index * size : (index + 1) * size]
 
     def _record(
         self,
