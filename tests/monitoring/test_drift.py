@@ -11,8 +11,10 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, wasserstein_distance
 
+from mloop.blobs import Digest
 from mloop.errors import InvalidArgument
 from mloop.monitoring import Reference, build_reference, detect, stattests
+from mloop.tracking.client import Client
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 samples = arrays(np.float64, st.integers(1, 300), elements=finite)
@@ -140,3 +142,20 @@ def test_a_small_window_gets_a_test_not_a_distance() -> None:
     )
     assert alarms <= 10  # a fixed distance threshold would flag most 50-row windows
     assert detect(reference, pd.DataFrame({"x": rng.normal(size=50)})).features[0].test == "ks"
+
+
+def test_a_versions_stored_reference_survives_garbage_collection(client: Client) -> None:
+    from datetime import timedelta
+
+    from mloop.data.client import DataClient
+    from mloop.monitoring.sources import REFERENCE_TAG, stored_reference
+
+    data = DataClient(client)
+    frame = pd.DataFrame({"x": np.arange(100.0), "c": ["a", "b"] * 50})
+    data.add(frame, "small")
+    _, first = stored_reference(data, "small@1")
+    digest = data.version("small@1").tags[REFERENCE_TAG]
+    client.garbage_collect(delete=True, min_age=timedelta(0))
+    assert client.blobs.exists([Digest(digest)]) == {Digest(digest)}
+    _, again = stored_reference(data, "small@1")
+    assert again.to_dict() == first.to_dict()

@@ -15,8 +15,9 @@ from mloop.data.refs import is_local
 from mloop.errors import InvalidArgument, NotFound
 from mloop.monitoring.reference import Reference, build_reference
 from mloop.store import DatasetVersion
+from mloop.store.entities import BLOB_TAG
 
-REFERENCE_TAG = "mloop.drift.reference"
+REFERENCE_TAG = f"{BLOB_TAG}drift-reference"  # kept by garbage collection
 """The dataset-version tag naming the blob of its drift reference statistics."""
 
 
@@ -43,7 +44,7 @@ def stored_reference(data: DataClient, text: str) -> tuple[DatasetVersion, Refer
     if digest is not None:
         try:
             return version, Reference.from_dict(json.loads(data.blobs.get_bytes(Digest(digest))))
-        except NotFound:  # collected or lost: compute it again
+        except NotFound:  # the blob was lost: compute it again
             pass
     reference = build_reference(version_frame(data, version))
     stored = data.blobs.put_bytes(json.dumps(reference.to_dict()).encode())

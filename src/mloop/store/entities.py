@@ -131,6 +131,11 @@ class Dataset:
     """The newest version number; None while the dataset has no version."""
 
 
+BLOB_TAG = "mloop.blob."
+"""A dataset version tag under this prefix names a blob the version keeps (data derived
+from it, such as its drift statistics): garbage collection keeps that blob."""
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetVersion:
     """One immutable version of a dataset.

@@ -9,7 +9,15 @@ from sqlalchemy.engine import Engine
 
 from mloop.errors import InvalidArgument, NotFound
 from mloop.store import validate
-from mloop.store.entities import Dataset, DatasetKind, DatasetVersion, NewVersion, RunInput, now_ms
+from mloop.store.entities import (
+    BLOB_TAG,
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    NewVersion,
+    RunInput,
+    now_ms,
+)
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.projects import ensure_project
@@ -168,10 +176,15 @@ class SqlDatasetStore:
             return _inputs(conn, run_inputs.c.version_id == version_id)
 
     def blob_references(self) -> tuple[set[str], set[str]]:
+        """Folder manifests, profiles, and the blobs named by ``mloop.blob.*`` tags."""
         query = sa.select(dataset_versions.c.digest, dataset_versions.c.profile)
+        kept = sa.select(dataset_version_tags.c.value).where(
+            dataset_version_tags.c.key.startswith(BLOB_TAG, autoescape=True)
+        )
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-        return {r.profile for r in rows if r.profile}, {r.digest for r in rows}
+            derived = set(conn.scalars(kept).all())
+        return {r.profile for r in rows if r.profile} | derived, {r.digest for r in rows}
 
 
 def _check(new: NewVersion) -> None:
