@@ -169,3 +169,31 @@ def test_an_older_schema_is_upgraded_keeping_its_data(
     experiment = store.experiments.ensure("kept", project="default")
     assert experiment.project_id == 1  # the old row is still there and used
     store.close()
+
+
+def test_an_upgrade_moves_a_monitors_baseline_out_of_its_settings(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from mloop.store.sql import migrate
+    from mloop.store.sql.engine import create_engine
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}", create=True)
+    config = Config()
+    config.set_main_option("script_location", str(migrate._MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0007")  # a store written before the column existed
+    engine.dispose()
+    digest = "ab" * 32
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "INSERT INTO monitors (project_id, name, deployment_id, reference, "
+            "reference_version_id, window, settings, user_name, created_at) "
+            "VALUES (1, 'm', 1, 'd@1', 1, '1h', ?, 'me', 0)",
+            (f'{{"drift_share": 0.5, "baseline": "{digest}"}}',),
+        )
+    upgrade_store(f"sqlite:///{path}")
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT baseline FROM monitors").fetchall() == [(digest,)]

@@ -180,7 +180,7 @@ def test_a_promotion_moves_the_policys_monitors_to_the_new_training_data(loop: L
 
     monitors = Monitors(loop.client)
     monitors.create("watch", deployment="cancer-api", reference="cancer@1", target="target")
-    before = json.loads(monitors.get("watch").settings)["baseline"]
+    before = monitors.get("watch").baseline
     policy = loop.policy(triggers=(), gate=None, rebase=Rebase(("watch",), "cancer@latest"))
     agent = loop.agent(policy)
     DataClient(loop.client).add(noise(loop.frame.iloc[:400], 1), "cancer")
@@ -190,7 +190,7 @@ def test_a_promotion_moves_the_policys_monitors_to_the_new_training_data(loop: L
     assert "cancer@2" in decided[-1].message
     watch = monitors.get("watch")
     assert watch.reference == "cancer@2"
-    assert json.loads(watch.settings)["baseline"] != before  # the new model's statistics
+    assert watch.baseline != before  # the new model's statistics
 
 
 def test_a_rebase_naming_an_unknown_monitor_is_refused_before_any_work(loop: Loop) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -116,7 +116,6 @@ class Monitors:
             null_jump=null_jump,
             webhook=webhook,
             webhook_secret_env=webhook_secret_env,
-            baseline=baseline.store(self.client),
             label_delay=label_delay,
         )
         return self.store.monitors.create(
@@ -129,6 +128,7 @@ class Monitors:
                 settings.to_json(),
                 self.client.settings.user,
                 now_ms(),
+                baseline.store(self.client),
             ),
             self.project,
         )
@@ -138,13 +138,17 @@ class Monitors:
         (after a retrain: its training data and the new champion). Results so far stay."""
         monitor = self.get(name)
         settings = Settings.from_json(monitor.settings)
-        columns = Baseline.load(self.client, settings.baseline).features.names
+        columns = self._load_baseline(monitor).features.names
         version, baseline = self._baseline(monitor.deployment, reference, settings.target, columns)
         for column in baseline.features.columns:
             choose_test(column, settings.method, column.name)
-        rebased = replace(settings, baseline=baseline.store(self.client))
         return self.store.monitors.rebase(
-            name, version.ref, version.id, rebased.to_json(), self.project
+            name,
+            version.ref,
+            version.id,
+            monitor.settings,
+            self.project,
+            baseline=baseline.store(self.client),
         )
 
     def _baseline(
@@ -164,6 +168,11 @@ class Monitors:
         model = load(primary.package, client=self.client)
         return version, build_baseline(frame, model, target=target, columns=columns)
 
+    def _load_baseline(self, monitor: Monitor) -> Baseline:
+        if monitor.baseline is None:
+            raise InvalidArgument(f"monitor {monitor.name} has no baseline: create it again")
+        return Baseline.load(self.client, monitor.baseline)
+
     def get(self, name: str) -> Monitor:
         return self.store.monitors.get(name, self.project)
 
@@ -177,7 +186,7 @@ class Monitors:
         """Compute every complete window not computed yet; returns the new results."""
         monitor = self.get(name)
         settings = Settings.from_json(monitor.settings)
-        baseline = Baseline.load(self.client, settings.baseline)
+        baseline = self._load_baseline(monitor)
         spec = parse_window(monitor.window)
         results = self.store.monitors.results(name, self.project)
         done = {r.window_index for r in results}

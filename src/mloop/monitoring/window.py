@@ -31,8 +31,6 @@ class Settings:
     null_jump: float = 0.1
     webhook: str | None = None
     webhook_secret_env: str = DEFAULT_SECRET_ENV
-    baseline: str = ""
-    """The digest of the stored :class:`Baseline`."""
     label_delay: float = 0.0
     """Seconds a window waits for its labels before it is computed."""
 
@@ -41,7 +39,9 @@ class Settings:
 
     @classmethod
     def from_json(cls, text: str) -> Settings:
-        return cls(**json.loads(text))
+        found = json.loads(text)
+        found.pop("baseline", None)  # written by mloop 0.x before it was the monitor's own
+        return cls(**found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -452,6 +452,9 @@ class NewMonitor:
     settings: str
     user: str
     created_at: int
+    baseline: str | None = None
+    """The digest of the blob of the reference's statistics with the served model
+    (kept by garbage collection)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,6 +468,7 @@ class Monitor:
     settings: str
     user: str
     created_at: int
+    baseline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

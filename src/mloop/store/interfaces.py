@@ -379,9 +379,11 @@ class MonitorStore(Protocol):
         reference_version_id: int,
         settings: str,
         project: str = "default",
+        *,
+        baseline: str | None = None,
     ) -> Monitor:
-        """Give the monitor a new reference (and the settings naming its new baseline);
-        its results so far stay as they are."""
+        """Give the monitor a new reference, settings and baseline; its results so far
+        stay as they are."""
         ...
 
     def list_all(self, project: str = "default") -> list[Monitor]: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -45,6 +44,8 @@ class SqlMonitorStore:
         validate.key("user name", new.user)
         validate.key("window", new.window)
         _json_text("settings", new.settings)
+        if new.baseline is not None:
+            validate.digest("monitor baseline", new.baseline)
         with self._writer.begin() as conn:
             project_id = ensure_project(conn, project, new.created_at)
             deployment_id = find_deployment(conn, new.deployment, project)
@@ -73,6 +74,7 @@ class SqlMonitorStore:
                     reference_version_id=new.reference_version_id,
                     window=new.window,
                     settings=new.settings,
+                    baseline=new.baseline,
                     user_name=new.user,
                     created_at=new.created_at,
                 )
@@ -86,9 +88,13 @@ class SqlMonitorStore:
         reference_version_id: int,
         settings: str,
         project: str = "default",
+        *,
+        baseline: str | None = None,
     ) -> Monitor:
         validate.key("reference", reference)
         _json_text("settings", settings)
+        if baseline is not None:
+            validate.digest("monitor baseline", baseline)
         with self._writer.begin() as conn:
             monitor_id = _monitor_id(conn, name, project)
             if (
@@ -107,6 +113,7 @@ class SqlMonitorStore:
                     reference=reference,
                     reference_version_id=reference_version_id,
                     settings=settings,
+                    baseline=baseline,
                 )
             )
         return self.get(name, project)
@@ -209,21 +216,15 @@ class SqlMonitorStore:
         ]
 
     def blob_references(self) -> tuple[set[str], set[str]]:
-        """Reports, and each monitor's baseline (named in its settings)."""
+        """Reports, and each monitor's baseline."""
         with self._engine.connect() as conn:
             reports = conn.scalars(
                 sa.select(monitor_results.c.report).where(monitor_results.c.report.is_not(None))
             ).all()
-            settings = conn.scalars(sa.select(monitors.c.settings)).all()
-        found = {str(r) for r in reports}
-        for text in settings:
-            try:
-                baseline = json.loads(text).get("baseline")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(baseline, str) and baseline:
-                found.add(baseline)
-        return found, set()
+            baselines = conn.scalars(
+                sa.select(monitors.c.baseline).where(monitors.c.baseline.is_not(None))
+            ).all()
+        return {str(r) for r in reports} | {str(b) for b in baselines}, set()
 
 
 def _json_text(what: str, text: object) -> None:
@@ -259,6 +260,7 @@ def _monitors(conn: sa.Connection, project: str, name: str | None = None) -> lis
             r.settings,
             r.user_name,
             r.created_at,
+            r.baseline,
         )
         for r in conn.execute(query).all()
     ]

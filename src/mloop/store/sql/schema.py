@@ -338,6 +338,7 @@ monitors = sa.Table(
     sa.Column("settings", sa.Text, nullable=False),
     sa.Column("user_name", sa.String(KEY_LENGTH), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("baseline", sa.String(64)),
     sa.UniqueConstraint("project_id", "name"),
 )
 

@@ -1,12 +1,14 @@
-"""The automation: jobs (one per trigger event), trigger cursors, the leases agents hold
-on policies, and the decision log;
-and the requests a served model could not score (for the automation's error-rate guard).
+"""A monitor's baseline as a column (it was a key of its settings); the automation:
+jobs (one per trigger event), trigger cursors, the leases agents hold on policies, and
+the decision log; and the requests a served model could not score.
 
 Revision ID: 0008
 Revises: 0007
 """
 
 from __future__ import annotations
+
+import json
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,6 +23,7 @@ KEY = 250
 
 
 def upgrade() -> None:
+    _monitor_baselines()
     op.create_table(
         "prediction_failures",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -81,7 +84,29 @@ def upgrade() -> None:
     )
 
 
+def _monitor_baselines() -> None:
+    """A monitor's baseline blob becomes a column (it was a key of its settings JSON)."""
+    with op.batch_alter_table("monitors") as batch:
+        batch.add_column(sa.Column("baseline", sa.String(64)))
+    monitors = sa.table(
+        "monitors",
+        sa.column("id", sa.BigInteger),
+        sa.column("settings", sa.Text),
+        sa.column("baseline", sa.String),
+    )
+    conn = op.get_bind()
+    for row in conn.execute(sa.select(monitors.c.id, monitors.c.settings)).all():
+        try:
+            digest = json.loads(row.settings).get("baseline")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(digest, str) and digest:
+            conn.execute(monitors.update().where(monitors.c.id == row.id).values(baseline=digest))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("monitors") as batch:
+        batch.drop_column("baseline")
     op.drop_table("prediction_failures")
     op.drop_table("automation_events")
     op.drop_table("automation_leases")
