@@ -23,7 +23,7 @@ from typing import Any
 
 from mloop.errors import BackendUnavailable, InvalidArgument
 from mloop.pipelines.step import Step
-from mloop.store import RunStatus, study_storage_url
+from mloop.store import RunStatus
 from mloop.tracking.client import Client
 from mloop.tracking.fluent import client_for, default_client
 
@@ -85,7 +85,7 @@ def sweep(
     distributions = {k: _distribution(optuna, k, v) for k, v in space.items()}
     client = client or default_client()
     name = name or f"{fn.__module__}.{fn.__qualname__}"
-    storage = optuna.storages.RDBStorage(study_storage_url(client.settings.uri))
+    storage = client.store.study_storage()
     study = optuna.create_study(
         study_name=name,
         storage=storage,

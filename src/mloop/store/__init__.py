@@ -132,7 +132,6 @@ __all__ = [
     "StepStatus",
     "Store",
     "open_store",
-    "study_storage_url",
     "upgrade_store",
 ]
 
@@ -144,16 +143,6 @@ def open_store(uri: str) -> Store:
 
         return open_sql_store(uri)
     raise InvalidArgument(f"unsupported store URI {uri!r}: use sqlite:///PATH or postgresql://...")
-
-
-def study_storage_url(uri: str) -> str:
-    """Where an Optuna study of the store at ``uri`` is kept: the same database, beside
-    mloop's tables (Optuna creates and migrates its own)."""
-    if store_scheme(uri) is not None:
-        from mloop.store.sql.engine import sqlalchemy_url
-
-        return sqlalchemy_url(uri)
-    raise InvalidArgument(f"sweeps keep their study in a SQL store; {uri!r} is not one")
 
 
 def upgrade_store(uri: str) -> tuple[str | None, str]:

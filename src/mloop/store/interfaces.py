@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from mloop.store.entities import (
     AliasAction,
@@ -566,5 +566,9 @@ class Store(Protocol):
 
     @property
     def automation(self) -> AutomationStore: ...
+
+    def study_storage(self) -> Any:
+        """Where sweeps keep their Optuna studies (an Optuna storage)."""
+        ...
 
     def close(self) -> None: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -78,6 +79,14 @@ class SqlStore:
     @property
     def automation(self) -> SqlAutomationStore:
         return self._automation
+
+    def study_storage(self) -> Any:
+        """An Optuna storage in this database, beside mloop's tables (Optuna creates and
+        migrates its own); for sweeps, which need the ``sweeps`` extra."""
+        import optuna
+
+        url = self.engine.url.render_as_string(hide_password=False)
+        return optuna.storages.RDBStorage(url)
 
     def close(self) -> None:
         self.engine.dispose()
