@@ -32,12 +32,10 @@ from mloop.errors import InvalidArgument
 from mloop.evaluation.metrics import (
     DIRECTION,
     PROBA_METRICS,
-    REGRESSION_METRICS,
-    classification_metrics,
-    regression_metrics,
 )
+from mloop.monitoring.baseline import logged_metric
 from mloop.monitoring.stattests import jensen_shannon, ks
-from mloop.serving.query import LABEL, class_key
+from mloop.serving.query import LABEL
 
 LATENCY = {"latency_p50_ms": 50.0, "latency_p95_ms": 95.0}
 PREDICTION_DRIFT = "prediction_drift"
@@ -194,28 +192,6 @@ def _prediction_drift(candidate: pd.DataFrame, others: pd.DataFrame) -> float | 
 
 
 def _live(metric: str, rows: pd.DataFrame, task: str) -> float | None:
-    labelled = rows[rows[LABEL].notna()] if LABEL in rows else rows.iloc[:0]
-    if not len(labelled):
+    if LABEL not in rows or not len(rows):
         return None
-    truth, predicted = labelled[LABEL].to_numpy(), labelled[PREDICTION].to_numpy()
-    if metric in REGRESSION_METRICS:
-        if task != "regression":
-            return None
-        truth = pd.to_numeric(pd.Series(truth), errors="coerce").to_numpy(dtype=float)
-        predicted = pd.to_numeric(pd.Series(predicted), errors="coerce").to_numpy(dtype=float)
-        usable = np.isfinite(truth) & np.isfinite(predicted)  # a label that is not a number
-        if not usable.any():
-            return None
-        values = regression_metrics(truth[usable], predicted[usable])
-    else:
-        if task != "classification":
-            return None
-        truth, predicted = _classes(truth), _classes(predicted)
-        classes = tuple(sorted(set(truth) | set(predicted)))
-        values = classification_metrics(truth, predicted, None, classes)
-    return values.get(metric)
-
-
-def _classes(values: np.ndarray) -> np.ndarray:
-    """Class labels as text, as the serving log compares them (1.0 and "1" are one)."""
-    return np.array([class_key(v) for v in values], dtype=object).astype(str)
+    return logged_metric(metric, task, rows[LABEL].to_numpy(), rows[PREDICTION].to_numpy())

@@ -19,9 +19,14 @@ import pyarrow as pa
 from mloop.blobs import Digest
 from mloop.data.profile import Profile, profile_table
 from mloop.errors import InvalidArgument
+from mloop.evaluation.metrics import (
+    REGRESSION_METRICS,
+    classification_metrics,
+    regression_metrics,
+)
 from mloop.models.load import LoadedModel
 from mloop.monitoring.reference import Reference, build_reference
-from mloop.serving.query import label_matches
+from mloop.serving.query import class_key
 from mloop.tracking.client import Client
 
 PREDICTION = "prediction"
@@ -111,14 +116,27 @@ def _model_inputs(model: LoadedModel, frame: pd.DataFrame, target: str | None) -
 def metric_value(task: str, truth: Any, predictions: Any) -> float | None:
     """accuracy or mean absolute error over the rows that have a label (a regressor's
     labels and predictions must be numbers: others are left out); None without any."""
-    truth, predictions = pd.Series(np.asarray(truth)), pd.Series(np.asarray(predictions))
-    known = truth.notna()
-    if task == CLASSIFICATION:
-        same = [label_matches(p, t) for t, p in zip(truth[known], predictions[known], strict=True)]
-        return float(np.mean(same)) if same else None
-    t = pd.to_numeric(truth, errors="coerce")
-    p = pd.to_numeric(predictions, errors="coerce")
-    usable = t.notna() & p.notna()
-    if not usable.any():
+    return logged_metric("accuracy" if task == CLASSIFICATION else "mae", task, truth, predictions)
+
+
+def logged_metric(metric: str, task: str, truth: Any, predictions: Any) -> float | None:
+    """``metric`` (a classification or regression metric computed from predicted labels)
+    of ``predictions`` against the labels ``truth`` as logged: rows without a label are
+    left out, and so are a regressor's rows that are not numbers; classes are compared as
+    the serving log compares them (1.0 and "1" are one). None when nothing is left."""
+    truth, predictions = np.asarray(truth, dtype=object), np.asarray(predictions, dtype=object)
+    known = pd.notna(truth)
+    truth, predictions = truth[known], predictions[known]
+    if metric in REGRESSION_METRICS:
+        if task != REGRESSION:
+            return None
+        t = pd.to_numeric(pd.Series(truth), errors="coerce").to_numpy(dtype=float)
+        p = pd.to_numeric(pd.Series(predictions), errors="coerce").to_numpy(dtype=float)
+        usable = np.isfinite(t) & np.isfinite(p)
+        if not usable.any():
+            return None
+        return regression_metrics(t[usable], p[usable]).get(metric)
+    if task != CLASSIFICATION or not len(truth):
         return None
-    return float(np.mean(np.abs(t[usable].to_numpy(float) - p[usable].to_numpy(float))))
+    t, p = (np.array([class_key(v) for v in values]) for values in (truth, predictions))
+    return classification_metrics(t, p, None, tuple(sorted(set(t) | set(p)))).get(metric)
