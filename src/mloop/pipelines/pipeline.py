@@ -106,7 +106,7 @@ class Pipeline:
                 ),
                 project,
             )
-            client.set_tags(parent.id, {PIPELINE_TAG: run.id, **_cwd_tag(client, parent.id)})
+            client.set_tags(parent.id, {PIPELINE_TAG: run.id, **_cwd_tag(parent.tags)})
 
             def make_task(node: Node) -> StepTask:
                 literals = {
@@ -170,12 +170,13 @@ class Pipeline:
         return f"<mloop pipeline {self.name} ({self.reference}), {len(self.graph.nodes)} steps>"
 
 
-def _cwd_tag(client: Client, run_id: str) -> dict[str, str]:
-    """Where the pipeline was run from, relative to the git root (for reproduce)."""
+def _cwd_tag(tags: dict[str, str]) -> dict[str, str]:
+    """Where the pipeline was run from, relative to the git root its run captured (for
+    reproduce)."""
     from mloop.pipelines.reproduce import CWD_TAG
     from mloop.tracking import capture
 
-    root = client.get_run(run_id).tags.get(capture.GIT_ROOT)
+    root = tags.get(capture.GIT_ROOT)
     if not root:
         return {}
     try:
