@@ -149,7 +149,7 @@ class SqlDatasetStore:
     def set_version_tags(self, version_id: int, tags: Mapping[str, str]) -> None:
         validate.text_values("tag", tags)
         with self._writer.begin() as conn:
-            _require_version(conn, version_id)
+            require_version(conn, version_id)
             _set_tags(conn, version_id, tags)
 
     def log_input(self, run_id: str, version_id: int, role: str, created_at: int) -> None:
@@ -157,7 +157,7 @@ class SqlDatasetStore:
         validate.key("input role", role)
         with self._writer.begin() as conn:
             require_run(conn, run_id)
-            _require_version(conn, version_id)
+            require_version(conn, version_id)
             conn.execute(
                 insert_ignore(conn, run_inputs, ["run_id", "version_id", "role"]).values(
                     run_id=run_id, version_id=version_id, role=role, created_at=created_at
@@ -172,7 +172,7 @@ class SqlDatasetStore:
 
     def version_users(self, version_id: int) -> list[RunInput]:
         with self._engine.connect() as conn:
-            _require_version(conn, version_id)
+            require_version(conn, version_id)
             return _inputs(conn, run_inputs.c.version_id == version_id)
 
     def blob_references(self) -> tuple[set[str], set[str]]:
@@ -281,7 +281,7 @@ def _inputs(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[RunInput
     return [RunInput(r.run_id, versions[r.version_id], r.role, r.created_at) for r in rows]
 
 
-def _require_version(conn: sa.Connection, version_id: int) -> None:
+def require_version(conn: sa.Connection, version_id: int) -> None:
     found = conn.scalar(sa.select(dataset_versions.c.id).where(dataset_versions.c.id == version_id))
     if found is None:
         raise NotFound(f"no dataset version with id {version_id}")

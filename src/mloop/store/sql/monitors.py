@@ -17,12 +17,12 @@ from mloop.store.entities import (
     NewMonitorEvent,
     NewMonitorResult,
 )
+from mloop.store.sql.datasets import require_version
 from mloop.store.sql.deployments import find_deployment
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.projects import ensure_project
 from mloop.store.sql.schema import (
-    dataset_versions,
     deployments,
     monitor_events,
     monitor_results,
@@ -49,15 +49,7 @@ class SqlMonitorStore:
         with self._writer.begin() as conn:
             project_id = ensure_project(conn, project, new.created_at)
             deployment_id = find_deployment(conn, new.deployment, project)
-            if (
-                conn.scalar(
-                    sa.select(dataset_versions.c.id).where(
-                        dataset_versions.c.id == new.reference_version_id
-                    )
-                )
-                is None
-            ):
-                raise NotFound(f"no dataset version with id {new.reference_version_id}")
+            require_version(conn, new.reference_version_id)
             taken = conn.scalar(
                 sa.select(monitors.c.id).where(
                     monitors.c.project_id == project_id, monitors.c.name == new.name
@@ -97,15 +89,7 @@ class SqlMonitorStore:
             validate.digest("monitor baseline", baseline)
         with self._writer.begin() as conn:
             monitor_id = _monitor_id(conn, name, project)
-            if (
-                conn.scalar(
-                    sa.select(dataset_versions.c.id).where(
-                        dataset_versions.c.id == reference_version_id
-                    )
-                )
-                is None
-            ):
-                raise NotFound(f"no dataset version with id {reference_version_id}")
+            require_version(conn, reference_version_id)
             conn.execute(
                 monitors.update()
                 .where(monitors.c.id == monitor_id)
