@@ -8,6 +8,10 @@ Prints one JSON line:
 - file_unchanged_s: adding the same, unchanged file again (it must make no new version);
 - small_files_cold_s, small_files_unchanged_s: the same for a folder of 20,000 files of
   10 KiB in 100 sub-folders;
+- file_checkout_s, small_files_checkout_s: ``DataClient.checkout`` of each into a new
+  folder, every file verified; independent copies (reflinks where the filesystem has them,
+  none on ext4), the default; *_checkout_link_s: the same with ``link=True`` (hardlinks
+  into the store, for readers only);
 - profile_s: ``profile_table`` on a 1,000,000 x 25 Arrow table (10 float columns with a
   few nulls, 8 int, 5 low-cardinality string, 1 bool, 1 high-cardinality string);
 - dvc_*: the four add timings for ``dvc add`` in a fresh ``dvc init --no-scm``
@@ -175,6 +179,10 @@ class MloopWorkspace:
         assert self._data is not None, "fresh() first"
         return self._data.add(path, name=path.name).created
 
+    def checkout(self, path: Path, dest: Path, *, link: bool) -> None:
+        assert self._data is not None, "fresh() first"
+        self._data.checkout(path.name, dest, link=link)
+
     def discard(self) -> None:
         self._open.close()
         self._data = None
@@ -248,6 +256,30 @@ def measure_tool(tool: Tool, data: dict[str, Path], repeat: int) -> dict[str, fl
     return found
 
 
+def measure_checkouts(
+    tool: MloopWorkspace, data: dict[str, Path], repeat: int
+) -> dict[str, float]:
+    """Check out each added data set into a new folder, as copies and as hardlinks."""
+    names = {"file": "file", "small": "small_files"}
+    found: dict[str, float] = {}
+    dest = tool.project / "checkout"
+    tool.fresh()
+    try:
+        for part, path in data.items():
+            tool.add(path)
+            for link, suffix in ((False, ""), (True, "_link")):
+                seconds = best_of(
+                    repeat,
+                    lambda: tool.checkout(path, dest, link=link),  # noqa: B023
+                    setup=lambda: shutil.rmtree(dest, ignore_errors=True),
+                )
+                found[f"{names[part]}_checkout{suffix}_s"] = round(seconds, 3)
+        shutil.rmtree(dest, ignore_errors=True)
+    finally:
+        tool.discard()
+    return found
+
+
 def measure_dvc(command: str, project: Path, data: dict[str, Path], repeat: int) -> dict[str, Any]:
     repo = DvcRepo(project, command, site=project.parent / "dvc-site")
     found: dict[str, Any] = {"dvc_version": repo.dvc("--version")}
@@ -305,6 +337,7 @@ def main() -> None:
             read_all(path)
         if data and not args.skip_mloop:
             found |= measure_tool(MloopWorkspace(project), data, args.repeat)
+            found |= measure_checkouts(MloopWorkspace(project), data, args.repeat)
         if data and args.dvc and not args.skip_dvc:
             found |= measure_dvc(args.dvc, project, data, args.repeat)
     if "profile" in parts:

@@ -121,6 +121,23 @@ def test_checkout_and_runs_show_lineage(bike_files: tuple[Path, Path], workspace
     assert code == 0 and run.id in out and "train" in out
 
 
+def test_a_checkout_is_independent_of_the_store_unless_linked(
+    bike_files: tuple[Path, Path], workspace: Path
+) -> None:
+    first, _ = bike_files
+    cli("data", "add", str(first.parent), "--name", "bikes")
+    code, _, _ = cli("data", "checkout", "bikes@1", str(workspace / "out"))
+    assert code == 0
+    with open(workspace / "out" / "bikes.csv", "a") as file:  # as root: no read-only guard
+        file.write("9999,garbage\n")
+    code, _, err = cli("data", "checkout", "bikes@1", str(workspace / "again"))
+    assert code == 0, err
+    assert (workspace / "again" / "bikes.csv").read_bytes() == first.read_bytes()
+    code, _, _ = cli("data", "checkout", "bikes@1", str(workspace / "linked"), "--link")
+    linked = workspace / "linked" / "bikes.csv"
+    assert code == 0 and linked.stat().st_nlink > 1 and linked.read_bytes() == first.read_bytes()
+
+
 def test_bad_input_is_one_line_with_an_exit_code(workspace: Path) -> None:
     code, _, err = cli("data", "add", "missing.csv", "--name", "x")
     assert code == 3 and "no such file or folder" in err

@@ -13,6 +13,10 @@ DATABASE = "mloop.db"
 BLOBS = "blobs"
 CONFIG = "config.toml"
 CACHE = "cache"
+CHECKOUTS = "checkouts"
+"""Under the cache: verified copies of dataset versions, one folder per version digest."""
+MODELS = "models"
+"""Under the cache: extracted model packages, one folder per package digest."""
 
 _CONFIG_TEMPLATE = """\
 # mloop workspace settings. Precedence: command-line flag > environment > this file > default.

@@ -110,16 +110,37 @@ def test_a_single_file_gets_a_path_and_a_csv_a_dataframe(data: DataClient, tmp_p
     assert isinstance(frame, pd.DataFrame) and frame["a"].tolist() == [1, 2]
 
 
-def test_checkout_hardlinks_from_a_local_store(data: DataClient, tmp_path: Path) -> None:
-    src = make_tree(tmp_path / "src", {"big.bin": b"x" * 5000})
-    version = data.add(src, "d").version
-    out = data.checkout(version, tmp_path / "out")
+def test_writing_to_a_checkout_never_changes_the_store(data: DataClient, tmp_path: Path) -> None:
+    """As root (the usual user in containers) a read-only hardlink is no protection."""
+    (tmp_path / "big.bin").write_bytes(b"x" * 5000)
+    version = data.add(tmp_path / "big.bin", "d").version
     entry = data.manifest(version).entries[0]
     stored = data.blobs.local_path(entry.digest)
-    assert stored is not None and (out / "big.bin").stat().st_ino == stored.stat().st_ino
-    copied = data.checkout(version, tmp_path / "copy", link=False)
+    assert stored is not None
+    out = data.checkout(version, tmp_path / "out")
+    os.chmod(out / "big.bin", 0o644)
+    with open(out / "big.bin", "ab") as file:
+        file.write(b"appended")
+    cached = data.path(version)
+    os.chmod(cached, 0o644)
+    with open(cached, "ab") as file:
+        file.write(b"appended")
+    assert stored.read_bytes() == b"x" * 5000
+    assert read_tree(data.checkout(version, tmp_path / "again")) == {"big.bin": b"x" * 5000}
+    assert data.path(version).read_bytes() == b"x" * 5000  # the cached copy is checked again
+
+
+def test_checkout_hardlinks_only_when_asked(data: DataClient, tmp_path: Path) -> None:
+    src = make_tree(tmp_path / "src", {"big.bin": b"x" * 5000})
+    version = data.add(src, "d").version
+    entry = data.manifest(version).entries[0]
+    stored = data.blobs.local_path(entry.digest)
+    linked = data.checkout(version, tmp_path / "linked", link=True)
+    assert stored is not None and (linked / "big.bin").stat().st_ino == stored.stat().st_ino
+    copied = data.checkout(version, tmp_path / "copy")
     assert (copied / "big.bin").stat().st_ino != stored.stat().st_ino
     assert (copied / "big.bin").read_bytes() == b"x" * 5000
+    assert (copied / "big.bin").stat().st_mtime_ns == stored.stat().st_mtime_ns
 
 
 def test_bad_input_is_refused_and_nothing_is_stored(data: DataClient, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ never returned). It works on any :class:`~mloop.blobs.backends.Backend`.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -74,8 +75,13 @@ class BlobStore:
 
         The bytes go to a temporary file beside ``dest`` that is renamed over
         ``dest`` only once its hash matches, so ``dest`` never holds wrong bytes.
+        ``dest`` is an independent file (a reflink where the filesystem has them).
         """
-        dest = Path(dest)
+        self._fetch(digest, Path(dest), stamp=False)
+
+    def _fetch(self, digest: Digest, dest: Path, *, stamp: bool) -> None:
+        """:meth:`get_file`; with ``stamp``, ``dest`` gets the local object's modification
+        time, as a hardlink would have (so the hash cache can trust it at once)."""
         if dest.is_dir():
             raise InvalidArgument(f"cannot write blob {digest.short} to {dest}: it is a folder")
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +90,10 @@ class BlobStore:
             self.backend.download(digest.hex, tmp)
             if hash_file(tmp) != digest:
                 raise self._corrupted(digest)
+            source = self.backend.local_path(digest.hex) if stamp else None
+            if source is not None:
+                mtime = source.stat().st_mtime_ns
+                os.utime(tmp, ns=(mtime, mtime))
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
@@ -105,6 +115,34 @@ class BlobStore:
     def iter_digests(self) -> Iterator[Digest]:
         """The digest of every complete stored object, in no particular order."""
         return (info.digest for info in self.iter_objects())
+
+    def verify(self, digest: Digest) -> bool:
+        """Hash the stored bytes of ``digest`` again; False (after moving a local object
+        aside, as a read does) when they no longer match. NotFound when it is not stored."""
+        source = self.backend.local_path(digest.hex)
+        if source is not None:
+            try:
+                actual = hash_file(source)
+            except NotFound:
+                self.backend.get_bytes(digest.hex)  # raises the backend's NotFound, which says why
+                raise
+        else:
+            with tempfile.TemporaryDirectory(prefix="mloop-verify-") as folder:
+                copy = Path(folder) / "blob"
+                self.backend.download(digest.hex, copy)
+                actual = hash_file(copy)
+        if actual != digest:
+            self._corrupted(digest)
+            return False
+        return True
+
+    def quarantined(self, digest: Digest) -> Path | None:
+        """Where a local object of ``digest`` found corrupted was moved, if it was."""
+        source = self.backend.local_path(digest.hex)
+        if source is None:
+            return None
+        aside = _quarantine(source, digest)
+        return aside if aside.exists() else None
 
     def local_path(self, digest: Digest) -> Path | None:
         """The file holding ``digest`` when the store is a local folder, else None.
@@ -170,9 +208,14 @@ class BlobStore:
     ) -> None:
         """Write the files of ``manifest`` under ``dest``, verified; nothing escapes ``dest``.
 
-        With ``link``, files of a local store are hardlinked where the filesystem
-        allows (read-only, like the store's copy), else copied. A corrupted blob
-        raises IntegrityError naming the file of the manifest.
+        Each file is an independent copy, safe to write to: a reflink where the
+        filesystem has them (see :func:`~mloop.blobs.backends.local.copy_file`),
+        else a copy; from a local store it keeps the stored object's modification
+        time. With ``link``, files of a local store are hardlinked where the
+        filesystem allows, else copied: instant, but a hardlink IS the stored
+        object, so writing to it (root ignores its read-only mode) corrupts the
+        store; for readers only. A corrupted blob raises IntegrityError naming the
+        file of the manifest.
         """
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
@@ -190,7 +233,7 @@ class BlobStore:
     def _checkout_file(self, entry: ManifestEntry, target: Path, *, link: bool) -> None:
         try:
             if not (link and self._link(entry.digest, target)):
-                self.get_file(entry.digest, target)
+                self._fetch(entry.digest, target, stamp=True)
         except IntegrityError as exc:
             raise IntegrityError(f"cannot read {entry.path}: {exc}") from None
         if target.stat().st_size != entry.size:
@@ -211,7 +254,7 @@ class BlobStore:
             return IntegrityError(
                 f"{problem}; restore it from a backup or store the original content again"
             )
-        aside = source.parent.parent / QUARANTINE / digest.hex  # root/quarantine/<digest>
+        aside = _quarantine(source, digest)
         try:
             aside.parent.mkdir(exist_ok=True)
             os.replace(source, aside)
@@ -249,6 +292,11 @@ def open_blobs(root: str | Path, storage_options: Mapping[str, Any] | None = Non
     client_kwargs={"endpoint_url": ...}).
     """
     return BlobStore(backend_for(root, storage_options))
+
+
+def _quarantine(source: Path, digest: Digest) -> Path:
+    """root/quarantine/<digest>, for the object at root/ab/cdef..."""
+    return source.parent.parent / QUARANTINE / digest.hex
 
 
 def _target(dest: Path, entry_path: str) -> Path:

@@ -15,6 +15,7 @@ from mloop.cli import render
 from mloop.cli.data_schema import schema_app, validate_command
 from mloop.cli.progress import file_progress
 from mloop.cli.state import state
+from mloop.errors import InvalidArgument
 
 app = typer.Typer(
     help="Version, inspect and validate datasets (files, folders and tables).",
@@ -147,22 +148,36 @@ def checkout(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="NAME, NAME@3 or NAME@<digest prefix>.")],
     dest: Annotated[str, typer.Argument(help="A new or empty folder.")],
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link",
+            help="Hardlink files from a local blob store (instant; for readers only: "
+            "writing to a linked file corrupts the store).",
+        ),
+    ] = False,
     copy: Annotated[
-        bool, typer.Option("--copy", help="Copy every file (default: hardlink where possible).")
+        bool, typer.Option("--copy", hidden=True, help="Copy every file (the default).")
     ] = False,
 ) -> None:
     """Write a version's files into a new or empty folder; every file is verified.
 
-    Files are hardlinked from a local blob store where possible (read-only, like
-    the store's copy); --copy makes independent, writable copies.
+    Each file is an independent copy, safe to edit: a reflink (instant,
+    copy-on-write) where the filesystem has them (Btrfs, XFS), else a copy.
+    --link hardlinks them from a local blob store instead: instant on any
+    filesystem, but a hardlink IS the stored file, so appending to it (root
+    ignores its read-only mode) corrupts the store. Use it for read-only work.
 
     Example: mloop data checkout bikes@1 ./bikes-v1
+             mloop data checkout bikes@1 ./bikes-v1 --link   (read-only use)
     """
+    if link and copy:
+        raise InvalidArgument("--link and --copy exclude each other: choose one")
     st = state(ctx)
     data = st.data()
     version = data.version(ref)
     with file_progress(f"Checking out {version.ref}") as progress:
-        written = data.checkout(version, Path(dest), link=not copy, progress=progress)
+        written = data.checkout(version, Path(dest), link=link, progress=progress)
     st.console.print(f"Checked out {escape(version.ref)} ({views.summary(version)}) to {written}")
 
 

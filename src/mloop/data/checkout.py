@@ -3,6 +3,10 @@
 A checkout goes to a temporary folder beside the destination and is renamed
 into place only once every file is verified, so a corrupted blob leaves no
 half-written destination behind.
+
+Each file is an independent copy (a reflink where the filesystem has them), so
+writing to a checkout never changes the store. Hardlinks (``link=True``) are
+for readers only: a hardlink is the stored object itself.
 """
 
 from __future__ import annotations
@@ -25,10 +29,15 @@ def checkout(
     manifest: Manifest,
     dest: Path,
     *,
-    link: bool = True,
+    link: bool = False,
+    cache: HashCache | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Recreate ``manifest`` as the folder ``dest``, which must not exist or be empty."""
+    """Recreate ``manifest`` as the folder ``dest``, which must not exist or be empty.
+
+    With ``cache``, the files written go into the hash cache: adding them again
+    needs no hashing, and ``mloop fsck --repair`` can find them as a second copy.
+    """
     if dest.exists() and not dest.is_dir():
         raise Conflict(f"cannot check out into {dest}: it is a file")
     if dest.is_dir() and any(dest.iterdir()):
@@ -38,6 +47,7 @@ def checkout(
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = dest.parent / f".mloop-checkout-{uuid.uuid4().hex}"
+    started = time.time_ns()
     try:
         blobs.checkout_manifest(manifest, staging, link=link, progress=progress)
         if dest.is_dir():
@@ -46,6 +56,8 @@ def checkout(
     finally:
         if staging.exists():
             remove(staging)
+    if cache is not None:
+        _record(cache, manifest, dest, started)
     return dest
 
 
@@ -58,17 +70,24 @@ def cached_checkout(blobs: BlobStore, manifest: Manifest, folder: Path, cache: H
         return
     if folder.exists():
         remove(folder)
-    started = time.time_ns()
     try:
-        checkout(blobs, manifest, folder)
+        checkout(blobs, manifest, folder, cache=cache)
     except Conflict:  # another process checked it out meanwhile
         if not matches(folder, manifest, cache):
             raise
-        return
+
+
+def _record(cache: HashCache, manifest: Manifest, folder: Path, started: int) -> None:
+    """Remember the digests of the files just checked out (verified while written).
+
+    Only files whose modification time is older than the checkout are trusted
+    (see ``RACY_NS``): copies from a local store keep the stored object's time.
+    """
     digests = {entry.path: entry.digest for entry in manifest.entries}
     cache.record(
         CachedHash(file.path, Fingerprint.of(file.stat), started, digests[file.entry])
         for file in walk_files(folder.resolve())
+        if file.entry in digests
     )
 
 

@@ -38,6 +38,7 @@ from mloop.store import Dataset, DatasetKind, DatasetVersion, NewVersion, RunInp
 from mloop.store import validate as check
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
+from mloop.workspace import CHECKOUTS
 
 Source: TypeAlias = str | Path | pd.DataFrame | pa.Table
 """What can be added: a path to a file or folder, a pandas DataFrame or an Arrow table."""
@@ -184,24 +185,32 @@ class DataClient:
         ref: VersionLike,
         dest: str | Path,
         *,
-        link: bool = True,
+        link: bool = False,
         progress: Progress | None = None,
     ) -> Path:
         """Write a version's files into the new or empty folder ``dest``, verified.
 
-        With ``link`` (the default) files are hardlinked from a local blob store
-        where possible: instant, and read-only like the store's own copy.
+        Each file is an independent copy, safe to write to: a reflink (instant,
+        copy-on-write) where the filesystem has them, else a copy. With ``link``
+        files are hardlinked from a local blob store where possible: instant, but
+        a hardlink is the stored file itself, so writing to it corrupts the store
+        (as root, its read-only mode does not stop you); for readers only.
         """
         version = self.version(ref)
         return checkouts.checkout(
-            self.blobs, self.manifest(version), Path(dest), link=link, progress=progress
+            self.blobs,
+            self.manifest(version),
+            Path(dest),
+            link=link,
+            cache=self.hash_cache,
+            progress=progress,
         )
 
     def path(self, ref: VersionLike) -> Path:
         """A local, verified copy of a version (a file, or a folder), kept in the cache."""
         version = self.version(ref)
         manifest = self.manifest(version)
-        folder = self.hash_cache.location.parent / "checkouts" / version.digest
+        folder = self.hash_cache.location.parent / CHECKOUTS / version.digest
         checkouts.cached_checkout(self.blobs, manifest, folder, self.hash_cache)
         if version.kind is DatasetKind.FOLDER:
             return folder

@@ -63,8 +63,9 @@ def get(ref: VersionLike, *, role: str = "input") -> Path | pd.DataFrame:
     return client.get(version)
 
 
-def checkout(ref: VersionLike, dest: str | Path, *, link: bool = True) -> Path:
-    """Write a version's files into the new or empty folder ``dest``, verified."""
+def checkout(ref: VersionLike, dest: str | Path, *, link: bool = False) -> Path:
+    """Write a version's files into the new or empty folder ``dest``, verified: independent
+    copies, or with ``link`` hardlinks into the store (for readers only, see DataClient)."""
     return data_client().checkout(ref, dest, link=link)
 
 

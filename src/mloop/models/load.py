@@ -28,6 +28,7 @@ from mloop.models.signature import Signature
 from mloop.models.uris import is_stored_uri, resolve_package
 from mloop.tracking.client import Client
 from mloop.tracking.fluent import active_run, default_client
+from mloop.workspace import MODELS
 from mloop.workspace import cache_root as workspace_cache
 
 
@@ -143,7 +144,7 @@ def cache_root(client: Client) -> Path:
         workspace = client.settings.workspace
     except MloopError:
         workspace = None
-    return workspace_cache(workspace) / "models"
+    return workspace_cache(workspace) / MODELS
 
 
 def extract(blobs: BlobStore, digest: Digest, root: Path) -> tuple[Path, PackageInfo]:
