@@ -256,9 +256,7 @@ def measure_tool(tool: Tool, data: dict[str, Path], repeat: int) -> dict[str, fl
     return found
 
 
-def measure_checkouts(
-    tool: MloopWorkspace, data: dict[str, Path], repeat: int
-) -> dict[str, float]:
+def measure_checkouts(tool: MloopWorkspace, data: dict[str, Path], repeat: int) -> dict[str, float]:
     """Check out each added data set into a new folder, as copies and as hardlinks."""
     names = {"file": "file", "small": "small_files"}
     found: dict[str, float] = {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from mloop.blobs import BlobStore, Digest, collect_garbage, hash_bytes
+from mloop.blobs import BlobStore, Digest, collect_garbage, hash_bytes, open_blobs
 from mloop.errors import IntegrityError, NotFound
 
 from .conftest import StoreCase
@@ -95,10 +97,40 @@ def test_writes_in_progress_are_not_touched(case: StoreCase) -> None:
     in_progress = hash_bytes(b"being written")
     case.write_raw(f"{in_progress.hex[:2]}/.tmp-5f3c", b"being wri")
 
-    report = collect_garbage(case.store, [digest], [], delete=True, min_age=NOW)
+    report = collect_garbage(case.store, [digest], [], delete=True, min_age=timedelta(hours=1))
 
-    assert report.unreferenced == () and report.too_recent == ()
+    assert report.unreferenced == () and report.too_recent == () and report.abandoned == ()
     assert case.raw_exists(f"{in_progress.hex[:2]}/.tmp-5f3c")
+
+
+def test_writes_abandoned_before_min_age_are_removed(tmp_path: Path) -> None:
+    """A killed writer leaves its temporary file behind; nothing else ever removes it."""
+    root = tmp_path / "blobs"
+    store = open_blobs(root)
+    digest = store.put_bytes(b"complete")
+    left = root / digest.hex[:2] / ".tmp-killed"
+    left.write_bytes(b"x" * 1000)
+    fresh = root / digest.hex[:2] / ".tmp-writing"
+    fresh.write_bytes(b"y" * 10)
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    staging = tmp_path / "cache" / "checkouts"
+    (staging / ".mloop-checkout-killed").mkdir(parents=True)
+    (staging / ".mloop-checkout-killed" / "part.csv").write_bytes(b"z" * 500)
+    (staging / "kept-version").mkdir()
+    os.utime(staging / ".mloop-checkout-killed", (time.time() - 7200, time.time() - 7200))
+
+    found = collect_garbage(store, [digest], [], staging=[staging])
+    assert set(found.abandoned) == {
+        f"{digest.hex[:2]}/.tmp-killed",
+        str(staging / ".mloop-checkout-killed"),
+    }
+    assert found.abandoned_bytes == 1500 and left.exists()
+
+    done = collect_garbage(store, [digest], [], delete=True, staging=[staging])
+    assert done.abandoned == found.abandoned
+    assert not left.exists() and not (staging / ".mloop-checkout-killed").exists()
+    assert fresh.exists() and (staging / "kept-version").exists()
+    assert store.get_bytes(digest) == b"complete"
 
 
 def test_a_missing_tree_stops_gc_before_deleting(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -93,6 +93,20 @@ class HashCache:
                     trusted = mtime_ns + RACY_NS <= hashed_ns
                     if trusted and files[name] == (size, mtime_ns, inode):
                         found[name] = Digest(digest)
+        return found
+
+    def paths(self, digests: Collection[Digest]) -> dict[Digest, list[str]]:
+        """The paths last seen holding each of ``digests`` (they may have changed since:
+        hash them before use). For finding second copies; a full scan of the cache."""
+        wanted = {digest.hex: digest for digest in digests}
+        if not wanted:
+            return {}
+        found: dict[Digest, list[str]] = {}
+        with self._lock:
+            rows = self._connect().execute("SELECT path, digest FROM hashes").fetchall()
+        for path, digest in rows:
+            if digest in wanted:
+                found.setdefault(wanted[digest], []).append(path)
         return found
 
     def record(self, entries: Iterable[CachedHash]) -> None:

@@ -113,6 +113,7 @@ def root(
 
 app.command("init")(workspace.init)
 app.command("gc")(workspace.gc)
+app.command("fsck")(workspace.fsck)
 app.add_typer(runs.app, name="runs")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(artifacts.app, name="artifacts")

@@ -1,4 +1,4 @@
-"""``mloop init``, ``mloop db`` and ``mloop gc``: the workspace and its storage."""
+"""``mloop init``, ``mloop db``, ``mloop gc`` and ``mloop fsck``: the workspace and its storage."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from mloop import workspace as ws
 from mloop.cli import render
+from mloop.cli.progress import file_progress
 from mloop.cli.state import state
 from mloop.config import normalise_uri, resolve_settings
+from mloop.errors import CHECKS_FAILED, InvalidArgument
 from mloop.registry.times import parse_duration
+from mloop.serving.storecheck import StoreCheck, check_storage
 from mloop.store import upgrade_store
 
 db_app = typer.Typer(help="Manage the metadata database.", no_args_is_help=True)
@@ -76,7 +81,8 @@ def gc(
     ] = "1h",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Find blobs (artifact bytes) that no run references; delete them with --delete.
+    """Find blobs that nothing references, and temporary files that killed writes left
+    behind (in the blob store and the local caches); delete them with --delete.
 
     Example: mloop gc            (shows what would go)
              mloop gc --delete   (removes it)
@@ -91,8 +97,16 @@ def gc(
         st.console.print(
             f"Kept {_blobs(len(report.too_recent))} younger than {min_age} (see --min-age)."
         )
+    if report.abandoned:
+        done, left = "Deleted" if delete else "Would delete", len(report.abandoned)
+        st.console.print(
+            f"{done} {left:,} temporary file{'' if left == 1 else 's'} of abandoned writes "
+            f"({report.abandoned_bytes:,} bytes)."
+        )
     if not count:
-        st.console.print("Nothing to collect.")
+        st.console.print(
+            "Nothing to collect." if not report.abandoned else "No unreferenced blobs."
+        )
     elif delete:
         st.console.print(f"Deleted {_blobs(count)} ({size:,} bytes).")
     else:
@@ -104,3 +118,80 @@ def gc(
 
 def _blobs(count: int) -> str:
     return f"{count:,} unreferenced blob{'' if count == 1 else 's'}"
+
+
+def fsck(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair", help="Store damaged blobs again from good copies on this machine."
+        ),
+    ] = False,
+    sample: Annotated[
+        str | None,
+        typer.Option(
+            "--sample",
+            help="Hash only some stored blobs again, at random: a number (500) or a share "
+            "(0.1 or 10%). References and manifests are always checked in full.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check the blob store: every blob hashed again, every manifest read, every blob the
+    metadata references present. Lists what a damaged blob breaks; exit 9 on damage.
+
+    Example: mloop fsck
+             mloop fsck --sample 10%
+             mloop fsck --repair
+    """
+    st = state(ctx)
+    with file_progress("Checking blobs") as progress:
+        check = check_storage(
+            st.client(), sample=parse_sample(sample), repair=repair, progress=progress
+        )
+    if as_json:
+        render.print_json(st.console, check.to_dict())
+    else:
+        _print_check(st.console, check, repair=repair)
+    if not check.clean:
+        raise typer.Exit(CHECKS_FAILED)
+
+
+def parse_sample(text: str | None) -> int | float | None:
+    """``500`` blobs, or a share: ``0.1``, ``10%``."""
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        if value.endswith("%"):
+            return float(value[:-1]) / 100
+        return float(value) if "." in value else int(value)
+    except ValueError:
+        raise InvalidArgument(
+            f"--sample {text!r}: a number of blobs (500) or a share (0.1 or 10%)"
+        ) from None
+
+
+def _print_check(console: Console, check: StoreCheck, *, repair: bool) -> None:
+    report = check.blobs
+    console.print(
+        f"Hashed {report.hashed:,} of {report.objects:,} stored blobs "
+        f"({report.hashed_bytes:,} bytes); {report.referenced:,} referenced."
+    )
+    for damage in report.damaged:
+        fixed = "" if damage.repaired_from is None else f": repaired from {damage.repaired_from}"
+        console.print(f"  {damage.digest.hex}  {damage.problem.value}{escape(fixed)}")
+    for user in check.broken:
+        console.print(f"  breaks {user.kind} {escape(user.name)}")
+    if check.clean:
+        console.print("Clean." if not report.damaged else "Repaired: clean now.")
+        return
+    left = len(report.unrepaired)
+    hint = (
+        "no good copy was found on this machine: add the original data again or restore "
+        "the blob from a backup"
+        if repair
+        else "run `mloop fsck --repair` to store them again from copies on this machine"
+    )
+    console.print(f"{left:,} damaged blob{'' if left == 1 else 's'}: {hint}.")

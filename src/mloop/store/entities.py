@@ -674,3 +674,16 @@ class AutomationEvent:
     details: str
     user: str
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlobUser:
+    """An object of the metadata that cannot be read without a blob."""
+
+    digest: str
+    """The blob it references directly (a folder's files are found through its manifest)."""
+    kind: str
+    """What it is: ``dataset version``, ``artifact``, ``model version``, ``prediction
+    segment``, ``monitor``, ``monitor report``, ``pipeline step``."""
+    name: str
+    """How mloop names it: ``bikes@2``, ``runs:/<run id>/model``, ``models:/churn/3``, ..."""

@@ -7,7 +7,7 @@ Protocols, so tracking code cannot tell them apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from mloop.store.entities import (
     AliasEvent,
     ArtifactEntry,
     AutomationEvent,
+    BlobUser,
     Dataset,
     DatasetVersion,
     Deployment,
@@ -131,6 +132,22 @@ class RunStore(Protocol):
         """Digests this aggregate references: (files, folder manifests)."""
         ...
 
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
+        ...
+
+
+class BlobSource(Protocol):
+    """What every aggregate that references blobs offers (for gc and fsck)."""
+
+    def blob_references(self) -> tuple[set[str], set[str]]:
+        """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
+        ...
+
 
 class DatasetStore(Protocol):
     """Datasets, their immutable versions, and which runs used which version."""
@@ -179,6 +196,10 @@ class DatasetStore(Protocol):
 
     def blob_references(self) -> tuple[set[str], set[str]]:
         """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
         ...
 
 
@@ -261,6 +282,10 @@ class ModelStore(Protocol):
 
     def blob_references(self) -> tuple[set[str], set[str]]:
         """Digests this aggregate references: (files, folder manifests)."""
+        ...
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
         ...
 
 
@@ -364,6 +389,10 @@ class PredictionStore(Protocol):
         """Digests this aggregate references: (files, folder manifests)."""
         ...
 
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
+        ...
+
 
 class MonitorStore(Protocol):
     """Monitors of deployments, one result per window, and the events they raised."""
@@ -409,6 +438,10 @@ class MonitorStore(Protocol):
 
     def blob_references(self) -> tuple[set[str], set[str]]: ...
 
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
+        ...
+
 
 class PipelineStore(Protocol):
     """Pipeline runs and their step runs; a step run is found again by its cache key."""
@@ -438,6 +471,10 @@ class PipelineStore(Protocol):
         ...
 
     def blob_references(self) -> tuple[set[str], set[str]]: ...
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        """The objects that reference any of ``digests`` directly, in every project."""
+        ...
 
 
 class AutomationStore(Protocol):

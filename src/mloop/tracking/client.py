@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from mloop.blobs import BlobStore, Digest, GcReport, collect_garbage, open_blobs
 from mloop.config import Settings, hide_password, resolve_settings
-from mloop.errors import InvalidArgument, NotFound
+from mloop.errors import InvalidArgument, MloopError, NotFound
 from mloop.store import (
     ArtifactEntry,
     Experiment,
@@ -36,8 +36,10 @@ from mloop.store import (
     validate,
 )
 from mloop.store.entities import now_ms
+from mloop.store.interfaces import BlobSource
 from mloop.tracking import artifacts
 from mloop.tracking.capture import SKIPPED_TAG, Capture, capture
+from mloop.workspace import CHECKOUTS, MODELS, cache_root
 
 
 class Client:
@@ -236,24 +238,46 @@ class Client:
         self, *, delete: bool = False, min_age: timedelta = timedelta(hours=1)
     ) -> GcReport:
         """Find (and with ``delete``, remove) blobs no run, dataset, model version,
-        prediction-log segment, monitor report or pipeline step output references.
+        prediction-log segment, monitor report or pipeline step output references,
+        and temporary files that killed writes left in the blob store and the local
+        caches.
 
-        Blobs younger than ``min_age`` are kept: a writer may be about to reference them.
+        Blobs and temporary files younger than ``min_age`` are kept: a writer may
+        be about to reference them, or still be writing.
         """
+        files, trees = self.blob_references()
+        return collect_garbage(
+            self.blobs, files, trees, delete=delete, min_age=min_age, staging=self.local_caches()
+        )
+
+    def blob_references(self) -> tuple[set[Digest], set[Digest]]:
+        """Every blob the metadata references: (files, folder manifests)."""
         files, trees = self.store.runs.blob_references()
-        stores = (
+        for source in self.blob_sources()[1:]:
+            more_files, more_trees = source.blob_references()
+            files, trees = files | more_files, trees | more_trees
+        return set(map(Digest, files)), set(map(Digest, trees))
+
+    def blob_sources(self) -> tuple[BlobSource, ...]:
+        """The aggregates of the store that reference blobs."""
+        return (
+            self.store.runs,
             self.store.datasets,
             self.store.models,
             self.store.predictions,
             self.store.monitors,
             self.store.pipelines,
         )
-        for source in stores:
-            more_files, more_trees = source.blob_references()
-            files, trees = files | more_files, trees | more_trees
-        return collect_garbage(
-            self.blobs, map(Digest, files), map(Digest, trees), delete=delete, min_age=min_age
-        )
+
+    def local_caches(self) -> list[Path]:
+        """This machine's caches of copies named by their manifest's digest: checked-out
+        dataset versions and extracted model packages."""
+        try:
+            workspace = self.settings.workspace
+        except MloopError:
+            workspace = None
+        root = cache_root(workspace)
+        return [root / CHECKOUTS, root / MODELS]
 
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:

@@ -84,6 +84,11 @@ class Backend(Protocol):
         """The file that holds (or would hold) ``key`` on a local folder, else None."""
         ...
 
+    def abandoned_writes(self, before: float, *, delete: bool) -> list[ObjectInfo]:
+        """Temporary files of writes started before ``before`` (seconds since the epoch),
+        left by a killed writer; removed when ``delete``. Keys are paths under the root."""
+        ...
+
 
 def split_key(key: str) -> tuple[str, str]:
     """``key`` as (shard folder, file name): the first 2 hex chars and the other 62."""

@@ -96,6 +96,26 @@ class FsspecBackend:
             if key is not None and info.get("type") != "directory":
                 yield ObjectInfo(key, int(info["size"]), _mtime(info))
 
+    def abandoned_writes(self, before: float, *, delete: bool) -> list[ObjectInfo]:
+        if self._scheme in _OBJECT_STORES:
+            return []  # written directly to their key: no temporary names
+        with self._translate("list abandoned writes"):
+            self._fs.invalidate_cache()
+            try:
+                found: dict[str, dict[str, Any]] = self._fs.find(self._root, detail=True)
+            except FileNotFoundError:
+                return []
+            prefix = self._root + "/"
+            stale = []
+            for path, info in found.items():
+                mtime = _mtime(info)
+                name = path.rsplit("/", 1)[-1]
+                if name.startswith(TMP_PREFIX) and (mtime is None or mtime < before):
+                    stale.append(ObjectInfo(path.removeprefix(prefix), int(info["size"]), mtime))
+            if delete and stale:
+                self._fs.rm([prefix + info.key for info in stale])
+        return stale
+
     def _path(self, key: str) -> str:
         shard, name = split_key(key)
         return f"{self._root}/{shard}/{name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -11,6 +11,7 @@ from mloop.errors import InvalidArgument, NotFound
 from mloop.store import validate
 from mloop.store.entities import (
     BLOB_TAG,
+    BlobUser,
     Dataset,
     DatasetKind,
     DatasetVersion,
@@ -185,6 +186,34 @@ class SqlDatasetStore:
             rows = conn.execute(query).all()
             derived = set(conn.scalars(kept).all())
         return {r.profile for r in rows if r.profile} | derived, {r.digest for r in rows}
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        wanted = sorted(digests)
+        tagged = sa.select(dataset_version_tags.c.version_id).where(
+            dataset_version_tags.c.key.startswith(BLOB_TAG, autoescape=True),
+            dataset_version_tags.c.value.in_(wanted),
+        )
+        query = (
+            sa.select(datasets.c.name, dataset_versions)
+            .join(datasets, datasets.c.id == dataset_versions.c.dataset_id)
+            .where(
+                dataset_versions.c.digest.in_(wanted)
+                | dataset_versions.c.profile.in_(wanted)
+                | dataset_versions.c.id.in_(tagged)
+            )
+            .order_by(datasets.c.name, dataset_versions.c.version)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+            tags = conn.execute(
+                sa.select(dataset_version_tags.c.version_id, dataset_version_tags.c.value).where(
+                    dataset_version_tags.c.version_id.in_(tagged)
+                )
+            ).all()
+        found = {(r.id, d) for r in rows for d in (r.digest, r.profile) if d in wanted}
+        found |= {(t.version_id, t.value) for t in tags if t.value in wanted}
+        names = {r.id: f"{r.name}@{r.version}" for r in rows}
+        return [BlobUser(d, "dataset version", names[v]) for v, d in sorted(found)]
 
 
 def _check(new: NewVersion) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -12,6 +12,7 @@ from mloop.store import validate
 from mloop.store.entities import (
     AliasAction,
     AliasEvent,
+    BlobUser,
     ModelVersion,
     ModelVersionStatus,
     NewModelVersion,
@@ -216,6 +217,17 @@ class SqlModelStore:
         with self._engine.connect() as conn:
             packages = conn.scalars(sa.select(model_versions.c.package).distinct()).all()
         return set(), set(packages)
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        query = (
+            sa.select(registered_models.c.name, model_versions.c.version, model_versions.c.package)
+            .join(registered_models, registered_models.c.id == model_versions.c.model_id)
+            .where(model_versions.c.package.in_(sorted(digests)))
+            .order_by(registered_models.c.name, model_versions.c.version)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [BlobUser(r.package, "model version", f"models:/{r.name}/{r.version}") for r in rows]
 
 
 def _model_id(conn: sa.Connection, name: str, project: str) -> int:

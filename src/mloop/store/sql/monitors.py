@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from mloop.errors import Conflict, InvalidArgument, NotFound
 from mloop.store import validate
 from mloop.store.entities import (
+    BlobUser,
     Monitor,
     MonitorEvent,
     MonitorResult,
@@ -209,6 +210,25 @@ class SqlMonitorStore:
                 sa.select(monitors.c.baseline).where(monitors.c.baseline.is_not(None))
             ).all()
         return {str(r) for r in reports} | {str(b) for b in baselines}, set()
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        wanted = sorted(digests)
+        with self._engine.connect() as conn:
+            baselines = conn.execute(
+                sa.select(monitors.c.name, monitors.c.baseline)
+                .where(monitors.c.baseline.in_(wanted))
+                .order_by(monitors.c.name)
+            ).all()
+            reports = conn.execute(
+                sa.select(monitors.c.name, monitor_results.c.window_index, monitor_results.c.report)
+                .join(monitors, monitors.c.id == monitor_results.c.monitor_id)
+                .where(monitor_results.c.report.in_(wanted))
+                .order_by(monitors.c.name, monitor_results.c.window_index)
+            ).all()
+        return [BlobUser(str(r.baseline), "monitor", str(r.name)) for r in baselines] + [
+            BlobUser(str(r.report), "monitor report", f"{r.name} window {r.window_index}")
+            for r in reports
+        ]
 
 
 def _json_text(what: str, text: object) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.errors import InvalidArgument, NotFound
 from mloop.store import validate
 from mloop.store.entities import (
+    BlobUser,
     NewStepRun,
     PipelineRun,
     PipelineStatus,
@@ -158,6 +161,20 @@ class SqlPipelineStore:
                 if output and output.get("digest"):
                     (trees if output.get("kind") == "model" else files).add(output["digest"])
         return files, trees
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        import json
+
+        users = []
+        query = sa.select(step_runs.c.pipeline_run_id, step_runs.c.node, step_runs.c.outputs)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(step_runs.c.id)).all()
+        for row in rows:
+            output = json.loads(row.outputs) if row.outputs else None
+            digest = output.get("digest") if output else None
+            if isinstance(digest, str) and digest in digests:
+                users.append(BlobUser(digest, "pipeline step", f"{row.pipeline_run_id}/{row.node}"))
+        return users
 
 
 def _run(row: sa.Row[tuple[object, ...]]) -> PipelineRun:

@@ -3,14 +3,14 @@ the requests a model could not score."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.errors import InvalidArgument, NotFound
 from mloop.store import validate
-from mloop.store.entities import Failure, Label, NewSegment, PredictionSegment, now_ms
+from mloop.store.entities import BlobUser, Failure, Label, NewSegment, PredictionSegment, now_ms
 from mloop.store.sql.deployments import find_deployment
 from mloop.store.sql.engine import writer
 from mloop.store.sql.errors import translate_errors
@@ -179,6 +179,24 @@ class SqlPredictionStore:
         with self._engine.connect() as conn:
             digests = conn.scalars(sa.select(prediction_segments.c.digest).distinct()).all()
         return set(digests), set()
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        query = (
+            sa.select(prediction_segments, deployments.c.name.label("deployment_name"))
+            .outerjoin(deployments, deployments.c.id == prediction_segments.c.deployment_id)
+            .where(prediction_segments.c.digest.in_(sorted(digests)))
+            .order_by(prediction_segments.c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            BlobUser(
+                r.digest,
+                "prediction segment",
+                f"{r.deployment_name or r.model} segment {r.id} ({r.rows} rows)",
+            )
+            for r in rows
+        ]
 
 
 def _segments(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[PredictionSegment]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -12,6 +12,7 @@ from mloop.errors import Conflict, NotFound
 from mloop.store import names, validate
 from mloop.store.entities import (
     ArtifactEntry,
+    BlobUser,
     MetricPoint,
     Note,
     NoteOutcome,
@@ -225,6 +226,14 @@ class SqlRunStore:
         files = {r.digest for r in rows if not r.is_dir}
         trees = {r.digest for r in rows if r.is_dir}
         return files, trees
+
+    def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
+        query = sa.select(artifacts.c.run_id, artifacts.c.path, artifacts.c.digest).where(
+            artifacts.c.digest.in_(sorted(digests))
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(artifacts.c.run_id, artifacts.c.path)).all()
+        return [BlobUser(r.digest, "artifact", f"runs:/{r.run_id}/{r.path}") for r in rows]
 
 
 def _set_tags(conn: sa.Connection, run_id: str, values: Mapping[str, str]) -> None:
