@@ -17,6 +17,7 @@ import pytest
 
 from bikemodel import FEATURES, TARGET, Bikes, replay
 from mloop.errors import Conflict, InvalidArgument, NotFound
+from mloop.monitoring import alerts
 from mloop.monitoring.monitors import Monitors
 from mloop.store.entities import now_ms
 from servers import serving
@@ -185,14 +186,19 @@ def test_events_are_posted_signed_and_retried(
         )
         replay(deployed, deployed.later.iloc[5000:6000])
         monitors.run("bikes-drift")
+        kinds = [json.loads(body)["kind"] for _, body in _Receiver.got]
+        assert kinds == ["decay"]  # the drift alert got a 503: pending, sent again later
+        alerts.deliver_due(monitors.store.monitors, now=now_ms() + 3_600_000)
     finally:
         server.shutdown()
         server.server_close()
     kinds = [json.loads(body)["kind"] for _, body in _Receiver.got]
-    assert kinds == ["drift", "decay"]  # the first attempt got a 503 and was retried
+    assert kinds == ["decay", "drift"]
     for headers, body in _Receiver.got:
-        expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-        assert headers["X-Mloop-Signature"] == expected
+        stamp, signature = headers["X-Mloop-Timestamp"], headers["X-Mloop-Signature"]
+        assert alerts.verify(body, stamp, signature, "s3cret")
+        payload = f"{stamp}.".encode() + body
+        assert signature == "sha256=" + hmac.new(b"s3cret", payload, hashlib.sha256).hexdigest()
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from mloop.automation.rollout import live_deployment
 from mloop.automation.triggers import Firing, check_triggers, current_cursor, firing
 from mloop.data.client import DataClient
 from mloop.errors import BackendUnavailable, Conflict, InvalidArgument, MloopError, NotFound
+from mloop.monitoring import alerts
 from mloop.pipelines import load_pipeline
 from mloop.store import AutomationEvent, Job, JobState, NewJob
 from mloop.store.entities import now_ms
@@ -40,6 +41,8 @@ from mloop.tracking.client import Client
 
 logger = logging.getLogger("mloop.automation")
 MANUAL = "manual"
+ALERT_BUDGET = 5.0
+"""Seconds a tick may spend sending monitor alerts that are still pending."""
 
 
 class Agent:
@@ -100,6 +103,8 @@ class Agent:
                 else:
                     steps.advance(self.client, policy, self.project, job, self._held(policy))
         self._warn_orphans()
+        # Monitor alerts a webhook has not taken yet (the receiver was down at the run).
+        alerts.deliver_due(self.client.store.monitors, budget=ALERT_BUDGET)
         return store.events(after=after, project=self.project)
 
     def run(

@@ -44,6 +44,7 @@ from mloop.store import (
     NewMonitorResult,
     PredictionSegment,
     Store,
+    WebhookTarget,
 )
 from mloop.store.entities import now_ms
 from mloop.tracking.client import Client
@@ -217,6 +218,8 @@ class Monitors:
                 continue
             if result is not None:
                 created.append(result)
+        if settings.webhook:  # this run's alerts, and earlier ones still pending
+            alerts.deliver_due(self.store.monitors)
         return created
 
     def _windows(
@@ -298,6 +301,7 @@ class Monitors:
                 ),
                 window.events(baseline, settings, where),
                 self.project,
+                webhook=_target(settings),
             )
         except Conflict:  # another run computed this window meanwhile
             return None
@@ -341,21 +345,13 @@ class Monitors:
             state.last_event = new[-1].id
         for event in (e for e in new if e.result_id == result.id):
             logger.warning("mloop %s: %s", event.kind, event.message)
-            if settings.webhook:
-                alerts.send(
-                    settings.webhook,
-                    {
-                        "monitor": monitor.name,
-                        "deployment": monitor.deployment,
-                        "kind": event.kind,
-                        "message": event.message,
-                        "event_id": event.id,
-                        "window_start": result.window_start,
-                        "window_end": result.window_end,
-                        "details": json.loads(event.details),
-                    },
-                    secret_env=settings.webhook_secret_env,
-                )
+
+
+def _target(settings: Settings) -> WebhookTarget | None:
+    """Where the monitor's events are delivered (see ``alerts``), if anywhere."""
+    if not settings.webhook:
+        return None
+    return WebhookTarget(settings.webhook, settings.webhook_secret_env)
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from mloop.store.entities import (
     Dataset,
     DatasetKind,
     DatasetVersion,
+    DeliveryState,
     Deployment,
     Evaluation,
     Experiment,
@@ -56,6 +57,8 @@ from mloop.store.entities import (
     RunStatus,
     StepRun,
     StepStatus,
+    WebhookDelivery,
+    WebhookTarget,
 )
 from mloop.store.interfaces import (
     AutomationStore,
@@ -84,6 +87,7 @@ __all__ = [
     "DatasetKind",
     "DatasetStore",
     "DatasetVersion",
+    "DeliveryState",
     "Deployment",
     "DeploymentStore",
     "Evaluation",
@@ -133,6 +137,8 @@ __all__ = [
     "StepRun",
     "StepStatus",
     "Store",
+    "WebhookDelivery",
+    "WebhookTarget",
     "open_store",
     "upgrade_store",
 ]

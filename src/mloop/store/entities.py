@@ -524,6 +524,41 @@ class MonitorEvent:
     created_at: int
 
 
+class DeliveryState(StrEnum):
+    """Where a monitor event's webhook delivery is."""
+
+    PENDING = "pending"
+    """Not taken yet: sent again on later monitor runs and agent ticks."""
+    DELIVERED = "delivered"
+    """The receiver answered 2xx."""
+    ABANDONED = "abandoned"
+    """Refused (4xx), or still failing after the last attempt: never sent again."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where a monitor sends its events, and the environment variable holding the secret."""
+
+    url: str
+    secret_env: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WebhookDelivery:
+    """One event's delivery to a webhook, with what the alert's body needs."""
+
+    event: MonitorEvent
+    deployment: str
+    window_start: int
+    window_end: int
+    target: WebhookTarget
+    state: DeliveryState
+    attempts: int
+    last_error: str | None
+    next_attempt_at: int
+    """When it is due again (ms since the epoch)."""
+
+
 class PipelineStatus(StrEnum):
     RUNNING = "RUNNING"
     FINISHED = "FINISHED"

@@ -19,6 +19,7 @@ from mloop.store.entities import (
     BlobUser,
     Dataset,
     DatasetVersion,
+    DeliveryState,
     Deployment,
     Evaluation,
     Experiment,
@@ -56,6 +57,8 @@ from mloop.store.entities import (
     RunInput,
     RunStatus,
     StepRun,
+    WebhookDelivery,
+    WebhookTarget,
 )
 
 
@@ -423,9 +426,33 @@ class MonitorStore(Protocol):
         new: NewMonitorResult,
         events: Sequence[NewMonitorEvent] = (),
         project: str = "default",
+        *,
+        webhook: WebhookTarget | None = None,
     ) -> MonitorResult:
         """Record a window's result and its events atomically; Conflict for a window
-        that has a result already."""
+        that has a result already. With ``webhook``, each event's delivery is recorded
+        as pending in the same transaction."""
+        ...
+
+    def deliveries_due(self, now: int, limit: int = 100) -> list[WebhookDelivery]:
+        """Pending webhook deliveries due at ``now`` (ms), oldest event first, in every
+        project."""
+        ...
+
+    def delivery(self, event_id: int) -> WebhookDelivery:
+        """The webhook delivery of an event; NotFound when it had none."""
+        ...
+
+    def record_attempt(
+        self,
+        event_id: int,
+        state: DeliveryState,
+        *,
+        error: str | None,
+        next_attempt_at: int,
+        at: int,
+    ) -> None:
+        """Count one more attempt of the delivery and set its state."""
         ...
 
     def results(self, name: str, project: str = "default") -> list[MonitorResult]: ...

@@ -11,13 +11,18 @@ from mloop.errors import Conflict, InvalidArgument, NotFound
 from mloop.store import validate
 from mloop.store.entities import (
     BlobUser,
+    DeliveryState,
     Monitor,
     MonitorEvent,
     MonitorResult,
     NewMonitor,
     NewMonitorEvent,
     NewMonitorResult,
+    WebhookDelivery,
+    WebhookTarget,
+    now_ms,
 )
+from mloop.store.sql import webhooks
 from mloop.store.sql.datasets import require_version
 from mloop.store.sql.deployments import find_deployment
 from mloop.store.sql.engine import writer
@@ -123,6 +128,8 @@ class SqlMonitorStore:
         new: NewMonitorResult,
         events: Sequence[NewMonitorEvent] = (),
         project: str = "default",
+        *,
+        webhook: WebhookTarget | None = None,
     ) -> MonitorResult:
         """Record a window's result with its events, atomically; a window computed
         already is a Conflict (so a rerun cannot count an event twice)."""
@@ -133,6 +140,8 @@ class SqlMonitorStore:
             if event.kind not in EVENT_KINDS:
                 raise InvalidArgument(f"unknown event kind {event.kind!r}: {EVENT_KINDS}")
             _json_text("event details", event.details)
+        if webhook is not None:
+            webhooks.check_target(webhook)
         with self._writer.begin() as conn:
             monitor_id = _monitor_id(conn, name, project)
             exists = conn.scalar(
@@ -159,8 +168,9 @@ class SqlMonitorStore:
             ).inserted_primary_key
             assert inserted is not None
             result_id = int(inserted[0])
+            event_ids = []
             for event in events:
-                conn.execute(
+                added = conn.execute(
                     monitor_events.insert().values(
                         monitor_id=monitor_id,
                         result_id=result_id,
@@ -169,8 +179,34 @@ class SqlMonitorStore:
                         details=event.details,
                         created_at=new.created_at,
                     )
-                )
+                ).inserted_primary_key
+                assert added is not None
+                event_ids.append(int(added[0]))
+            if webhook is not None:
+                webhooks.add_pending(conn, event_ids, webhook, now_ms())
             return _results(conn, monitor_results.c.id == result_id)[0]
+
+    def deliveries_due(self, now: int, limit: int = 100) -> list[WebhookDelivery]:
+        with self._engine.connect() as conn:
+            return webhooks.due(conn, now, limit)
+
+    def delivery(self, event_id: int) -> WebhookDelivery:
+        with self._engine.connect() as conn:
+            return webhooks.one(conn, event_id)
+
+    def record_attempt(
+        self,
+        event_id: int,
+        state: DeliveryState,
+        *,
+        error: str | None,
+        next_attempt_at: int,
+        at: int,
+    ) -> None:
+        with self._writer.begin() as conn:
+            webhooks.record_attempt(
+                conn, event_id, state, error=error, next_attempt_at=next_attempt_at, at=at
+            )
 
     def results(self, name: str, project: str = "default") -> list[MonitorResult]:
         """Every window's result, oldest window first."""
