@@ -57,6 +57,7 @@ from mloop.store.entities import (
     StepStatus,
 )
 from mloop.store.interfaces import (
+    POINTS_PER_WRITE,
     AutomationStore,
     DatasetStore,
     DeploymentStore,
@@ -73,6 +74,7 @@ from mloop.store.interfaces import (
 )
 
 __all__ = [
+    "POINTS_PER_WRITE",
     "AliasAction",
     "AliasEvent",
     "ArtifactEntry",
