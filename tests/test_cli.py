@@ -310,3 +310,10 @@ def test_control_characters_in_user_text_are_shown_not_sent_to_the_terminal(
         assert "␛[2J␛[31mred␇␍over" in out
     code, out, _ = mloop_cli("runs", "list", "--json")
     assert json.loads(out)["runs"][0]["params"]["p"] == evil  # JSON keeps the value exact
+
+
+@pytest.mark.parametrize("number", [str(2**63), str(-(2**63) - 1)])
+def test_a_number_out_of_64_bits_is_a_one_line_error(workspace: Path, number: str) -> None:
+    code, _, err = mloop_cli("events", "--after", number)
+    assert code == 2 and f"{number} is not a 64-bit whole number" in err
+    assert len(err.strip().splitlines()) == 1

@@ -111,6 +111,23 @@ def test_a_batch_larger_than_one_write_is_stored_whole_or_refused_whole(store: S
     assert store.runs.get(run_id).metrics == {"loss": float(len(points) - 1)}
 
 
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 10**30])
+def test_a_whole_number_out_of_64_bits_is_refused_not_clamped_or_crashed(
+    store: Store, number: int
+) -> None:
+    """The databases store 64-bit whole numbers: a larger id or cursor is refused the same
+    way on every backend (SQLite raised OverflowError; PostgreSQL compared it as it was)."""
+    calls = [
+        lambda: store.experiments.get(number),
+        lambda: store.automation.job(number),
+        lambda: store.automation.events(after=number),
+        lambda: store.monitors.events(after=number),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgument, match=rf"{number} is not a 64-bit whole number"):
+            call()
+
+
 def test_unknown_and_malformed_run_ids(store: Store) -> None:
     missing = "0" * 32
     with pytest.raises(NotFound, match=f"no run with id {missing}"):

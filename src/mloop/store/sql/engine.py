@@ -27,6 +27,7 @@ from sqlalchemy.engine.interfaces import DBAPICursor
 
 from mloop.config import store_scheme
 from mloop.errors import BackendUnavailable, InvalidArgument, NotFound
+from mloop.store.validate import INT64
 
 WRITE = "mloop_write"
 _BUSY_TIMEOUT_S = 60
@@ -42,12 +43,33 @@ def create_engine(uri: str, *, create: bool = False) -> Engine:
     scheme, rest = store_scheme(uri), uri.partition("://")[2]
     try:
         if scheme == "sqlite":
-            return _sqlite_engine(rest.removeprefix("/"), uri, create=create)
-        if scheme == "postgresql":
-            return _postgres_engine(rest)
+            engine = _sqlite_engine(rest.removeprefix("/"), uri, create=create)
+        elif scheme == "postgresql":
+            engine = _postgres_engine(rest)
+        else:
+            raise InvalidArgument(
+                f"unsupported store URI {uri!r}: use sqlite:///PATH or postgresql://..."
+            )
     except (sa.exc.ArgumentError, ValueError) as exc:
         raise InvalidArgument(f"malformed store URI {uri!r}: {exc}") from None
-    raise InvalidArgument(f"unsupported store URI {uri!r}: use sqlite:///PATH or postgresql://...")
+    sa.event.listen(engine, "before_cursor_execute", _check_integers, named=True)
+    return engine
+
+
+def _check_integers(**event: Any) -> None:
+    """Refuse a whole number that no INTEGER or BIGINT column holds before the driver sees
+    it: SQLite's raises OverflowError, PostgreSQL's compares it as a numeric. (Bulk writes,
+    ``executemany``, check their values themselves.)"""
+    parameters = event["parameters"]
+    if event["executemany"] or not parameters:
+        return
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    for value in values:
+        if type(value) is int and not INT64[0] <= value <= INT64[1]:
+            raise InvalidArgument(
+                f"{value} is not a 64-bit whole number (from {INT64[0]} to {INT64[1]}), "
+                "which is all the database stores"
+            )
 
 
 def writer(engine: Engine) -> Engine:
