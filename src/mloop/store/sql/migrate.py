@@ -44,15 +44,14 @@ def check_schema(engine: Engine) -> None:
 
 
 def guard_writes(engine: Engine) -> None:
-    """Check the schema revision at the start of every write transaction of ``engine``.
+    """Check the schema revision in every write transaction of ``engine``: one read.
 
-    SQLite's write lock is taken before the check, so no upgrade can commit after it.
-    On PostgreSQL a write may wait for the locks of an upgrade in progress and go on
-    once it has committed: there the revision is read again just before the commit.
+    On SQLite at the start, once the write lock is taken: no upgrade can commit after
+    it. On PostgreSQL just before the commit: a write may wait for the locks of an
+    upgrade in progress and go on once it has committed, so a check at the start could
+    pass and the write still land on the new schema.
     """
-    sa.event.listen(engine, "begin", _check_write)
-    if engine.dialect.name != "sqlite":
-        sa.event.listen(engine, "commit", _check_write)
+    sa.event.listen(engine, "begin" if engine.dialect.name == "sqlite" else "commit", _check_write)
 
 
 def _check_write(conn: sa.Connection) -> None:
