@@ -45,7 +45,7 @@ class MetricBuffer:
         max_points: int = 20_000,
         max_pending: int = 2_000_000,
         batch: int = POINTS_PER_WRITE,
-        backlog: float = 1.0,
+        backlog: float = 0.5,
     ) -> None:
         self._sink = sink
         self._interval = interval
