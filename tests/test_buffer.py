@@ -26,6 +26,18 @@ class FlakySink:
         self.stored.extend(batch)
 
 
+class SlowSink:
+    """Stores ``rate`` points a second: a store slower than the training loop."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.stored: list[MetricPoint] = []
+
+    def __call__(self, batch: Sequence[MetricPoint]) -> None:
+        time.sleep(len(batch) / self.rate)
+        self.stored.extend(batch)
+
+
 def points(n: int, start: int = 0) -> list[MetricPoint]:
     return [MetricPoint("loss", float(i), i, 0) for i in range(start, start + n)]
 
@@ -97,3 +109,16 @@ def test_a_failing_store_is_not_hammered_by_a_fast_loop() -> None:
     sink.failures = 0
     buffer.close()
     assert len(sink.stored) == step
+
+
+def test_a_producer_faster_than_the_store_waits_for_it() -> None:
+    """What waits in memory (lost to a SIGKILL) stays about a second of the store's work."""
+    sink = SlowSink(rate=20_000)
+    buffer = MetricBuffer(sink, max_points=2_000, batch=1_000)
+    most = 0
+    for p in points(40_000):
+        buffer.add(p)
+        most = max(most, buffer.pending)
+    buffer.close()
+    assert most < 20_000 * 1.3, f"{most} points waited for a store that writes 20,000 a second"
+    assert [p.step for p in sink.stored] == list(range(40_000))

@@ -287,3 +287,33 @@ def test_artifact_names_with_markup_are_listed_literally(workspace: Path) -> Non
     for args in (("artifacts", "list", run.id), ("runs", "show", run.id)):
         code, out, _ = mloop_cli(*args)
         assert code == 0 and "[red]plot[/red].txt" in out
+
+
+def test_control_characters_in_user_text_are_shown_not_sent_to_the_terminal(
+    workspace: Path,
+) -> None:
+    """A value that holds escape sequences (clear the screen, turn the text red, ring the
+    bell) is printed with visible symbols for its control characters, in every table."""
+    evil = "\x1b[2J\x1b[31mred\x07\rover"
+    with mloop.start_run(experiment="cli", name="escapes", capture_env=False) as run:
+        mloop.log_params({"p": evil})
+        mloop.set_tag("t", evil)
+    Client().add_note(run.id, f"note {evil}")
+    for args in (
+        ("runs", "list", "-c", "name,params.p,tags.t"),
+        ("runs", "show", run.id),
+        ("runs", "compare", run.id, run.id),
+    ):
+        code, out, err = mloop_cli(*args)
+        assert code == 0, err
+        assert not set(out) & {"\x1b", "\x07", "\r"}, repr(out)
+        assert "␛[2J␛[31mred␇␍over" in out
+    code, out, _ = mloop_cli("runs", "list", "--json")
+    assert json.loads(out)["runs"][0]["params"]["p"] == evil  # JSON keeps the value exact
+
+
+@pytest.mark.parametrize("number", [str(2**63), str(-(2**63) - 1)])
+def test_a_number_out_of_64_bits_is_a_one_line_error(workspace: Path, number: str) -> None:
+    code, _, err = mloop_cli("events", "--after", number)
+    assert code == 2 and f"{number} is not a 64-bit whole number" in err
+    assert len(err.strip().splitlines()) == 1

@@ -154,6 +154,23 @@ def test_bad_input_is_one_line_with_an_exit_code(workspace: Path) -> None:
     assert code == 3
 
 
+@pytest.mark.parametrize("target", ["folder", "folder/caf\udce9.csv", "caf\udce9"])
+def test_a_file_name_that_is_not_utf8_is_named_in_a_clear_error(
+    workspace: Path, target: str
+) -> None:
+    """A file or folder whose name is not UTF-8 (latin-1 'café' from an old archive, which
+    Python names caf\\udce9) cannot be stored under its name: refused with an error that
+    names it, and nothing stored."""
+    for folder in ("folder", os.fsdecode(b"caf\xe9")):
+        (workspace / folder).mkdir()
+        (workspace / folder / "ok.csv").write_text("a\n1\n")
+    (workspace / os.fsdecode(b"folder/caf\xe9.csv")).write_text("a\n2\n")
+    code, _, err = cli("data", "add", target, "--name", "latin")
+    assert code == 2, err
+    assert "caf\\xe9" in err and "UTF-8" in err and len(err.strip().splitlines()) == 1
+    assert cli("data", "list")[1].strip().startswith("No datasets yet")
+
+
 def _as_unprivileged(args: list[str]) -> list[str]:
     """Run ``args`` without root's power to read any file (as CI runs as root)."""
     if os.geteuid() != 0:

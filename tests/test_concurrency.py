@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,8 +49,6 @@ WORKER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_four_processes_lose_no_point(client: Client, store_uri: str, tmp_path: Path) -> None:
-    import time
-
     shared = client.create_run("concurrency", name="shared", capture_env=False)
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -107,3 +108,75 @@ def test_writers_of_many_keys_to_one_run_do_not_deadlock(client: Client) -> None
         t.join()
     assert errors == []
     assert len(client.get_metric_history(run.id, "k00")) == 40
+
+
+FAST_LOGGER = textwrap.dedent(
+    """
+    import sys, time
+    import mloop
+    from mloop.tracking.client import Client
+
+    uri, blobs = sys.argv[1:3]
+    client = Client(uri, blobs=blobs)
+    with mloop.start_run(experiment="fast", client=client, capture_env=False) as run:
+        print(run.id, flush=True)
+        log_metric = mloop.log_metric
+        while True:  # as fast as the fluent API goes, until killed
+            now = time.time()
+            for _ in range(1000):
+                log_metric("logged_at", now)
+    """
+)
+
+
+@contextmanager
+def fast_logger(store_uri: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A process logging as fast as it can, and its run id; SIGKILLed at the end."""
+    script = tmp_path / "fast_logger.py"
+    script.write_text(FAST_LOGGER)
+    with subprocess.Popen(
+        [sys.executable, str(script), store_uri, str(tmp_path / "blobs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        run_id = proc.stdout.readline().strip()
+        try:
+            assert run_id, proc.communicate()[1]
+            yield proc, run_id
+        finally:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.slow
+def test_a_fast_logger_does_not_starve_other_writers(
+    client: Client, store_uri: str, tmp_path: Path
+) -> None:
+    """Writers queue instead of failing: while one process logs points as fast as it can,
+    every run another process creates is created within two seconds."""
+    with fast_logger(store_uri, tmp_path) as (logger, _):
+        time.sleep(3)  # long enough for the logger's backlog to build up
+        for n in range(8):
+            started = time.monotonic()
+            client.create_run("other", name=f"r{n}", capture_env=False)
+            took = time.monotonic() - started
+            assert took < 2, f"create_run {n} took {took:.1f} s while a fast logger ran"
+            time.sleep(0.3)
+        assert logger.poll() is None, "the logger ended early"
+
+
+@pytest.mark.slow
+def test_a_sigkill_loses_about_the_last_second_of_points(
+    client: Client, store_uri: str, tmp_path: Path
+) -> None:
+    """A producer faster than the store is slowed to the store's pace, so the points
+    waiting in memory (lost when the process is killed) are about a second's worth."""
+    with fast_logger(store_uri, tmp_path) as (logger, run_id):
+        time.sleep(8)
+        killed_at = time.time()
+        logger.kill()
+        logger.wait()
+    stored = client.get_run(run_id).metrics["logged_at"]  # the newest point written
+    assert killed_at - stored < 1.5, f"the last {killed_at - stored:.1f} s of points were lost"

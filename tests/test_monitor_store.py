@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,7 @@ from mloop.store import (
     Store,
     open_store,
 )
+from mloop.tracking.client import Client
 
 
 @pytest.fixture
@@ -107,3 +111,33 @@ def test_bad_monitors_results_and_events_change_nothing(store: Store) -> None:
         store.monitors.add_result("ghost", result(1))
     assert [m.name for m in store.monitors.list_all()] == ["drift"]
     assert store.monitors.results("drift") == [] and store.monitors.events() == []
+
+
+def test_a_baseline_written_the_older_way_is_read_and_kept_by_gc(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """An mloop from before the baseline column (schema 0007) still running after the
+    upgrade writes a monitor's baseline into its settings only: it is still the baseline,
+    and garbage collection keeps its blob."""
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    (folder / "bikes.csv").write_text("temp,count\n0.3,12\n")
+    with Client(store_uri, blobs=str(tmp_path / "blobs")) as client:
+        store = client.store
+        manifest = client.blobs.put_tree(folder)
+        version, _ = store.datasets.add_version(
+            store.datasets.ensure("bikes").id,
+            NewVersion(str(manifest), DatasetKind.FOLDER, 1, 19, None, None, "ada", 1),
+        )
+        store.deployments.create(
+            "api", [Route("models:/m@champion", 100)], user="ada", created_at=1
+        )
+        baseline = client.blobs.put_bytes(b"the reference's statistics")
+        settings = json.dumps({"drift_share": 0.5, "baseline": str(baseline)})
+        store.monitors.create(
+            NewMonitor("m", "api", "bikes@1", version.id, "1d", settings, "ada", 2)
+        )
+        assert store.monitors.get("m").baseline == str(baseline)
+        report = client.garbage_collect(delete=True, min_age=timedelta(0))
+        assert report.unreferenced == ()
+        assert client.blobs.get_bytes(baseline) == b"the reference's statistics"

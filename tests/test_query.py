@@ -334,9 +334,28 @@ def test_the_caret_is_under_the_failing_line_of_a_multi_line_filter() -> None:
 
 
 def test_deep_nesting_is_an_invalid_argument_not_a_recursion_error() -> None:
-    assert parse_filter("(" * 100 + a_text(1) + ")" * 100) == a(1)
-    with pytest.raises(InvalidArgument, match="nested more than 100 deep"):
+    assert parse_filter("(" * 12 + a_text(1) + ")" * 12) == a(1)
+    with pytest.raises(InvalidArgument, match="nested more than 12 deep"):
+        parse_filter("(" * 13 + a_text(1) + ")" * 13)
+    with pytest.raises(InvalidArgument, match="nested more than 12 deep"):
         parse_filter("(" * 5000 + a_text(1) + ")" * 5000)
+
+
+def test_a_filter_with_too_many_comparisons_is_refused_with_the_limit() -> None:
+    """Databases refuse expressions past a size (SQLite: a depth of 1,000): the filter is
+    the user's input, so it is refused as such, saying the limit and what to write."""
+    assert parse_filter(" OR ".join(a_text(n) for n in range(500))) == Or(
+        tuple(a(n) for n in range(500))
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        parse_filter(" OR ".join(a_text(n) for n in range(5000)))
+    message = str(caught.value)
+    assert "at most 500 comparisons" in message and "IN (" in message
+    assert len(message) < 400  # the filter is shown around the caret, not whole
+    values = ", ".join(str(n) for n in range(9_999))
+    assert len(parse_filter(f"metrics.m IN ({values}) OR metrics.m NOT IN (1)").items) == 2  # type: ignore[union-attr]
+    with pytest.raises(InvalidArgument, match="at most 10,000 values"):
+        parse_filter(f"metrics.m IN ({values}, 1) OR metrics.m NOT IN (1)")
 
 
 def test_a_filter_that_is_not_a_string_is_an_invalid_argument() -> None:

@@ -197,3 +197,111 @@ def test_an_upgrade_moves_a_monitors_baseline_out_of_its_settings(tmp_path: Path
     upgrade_store(f"sqlite:///{path}")
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT baseline FROM monitors").fetchall() == [(digest,)]
+
+
+NEXT_REVISION = f"{int(SCHEMA_HEAD) + 1:04d}"
+NEWER_MIGRATION = f'''"""One revision more than this mloop knows, as a later mloop adds it."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{NEXT_REVISION}"
+down_revision = "{SCHEMA_HEAD}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("added_later", sa.Text))
+'''
+
+
+def _upgrade_as_a_newer_mloop(
+    uri: str, tmp_path: Path, before_commit: Callable[[], None] = lambda: None
+) -> None:
+    """What `mloop db upgrade` of a later mloop does: its migrations, one more than ours,
+    in one transaction; ``before_commit`` runs while that transaction holds its locks."""
+    import shutil
+
+    from alembic import command
+    from alembic.config import Config
+
+    from mloop.store.sql import migrate
+    from mloop.store.sql.engine import create_engine
+
+    scripts = tmp_path / "newer-migrations"
+    shutil.copytree(migrate._MIGRATIONS, scripts)
+    (scripts / "versions" / f"{NEXT_REVISION}_later.py").write_text(NEWER_MIGRATION)
+    config = Config()
+    config.set_main_option("script_location", str(scripts))
+    engine = create_engine(uri)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        before_commit()
+    engine.dispose()
+
+
+NEWER = rf"revision {NEXT_REVISION}, written by a newer mloop.*upgrade mloop"
+
+
+def test_a_store_opened_before_a_newer_upgrade_stops_writing(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """A program still running this mloop while a later one upgrades the database must
+    not go on writing with what it knows of the schema: every write is refused."""
+    from mloop.store import MetricPoint, RunQuery
+
+    store = open_store(store_uri)
+    experiment = store.experiments.ensure("running")
+    run = store.runs.create(experiment.id, name="before", user="ada", start_time=1)
+    _upgrade_as_a_newer_mloop(store_uri, tmp_path)
+    writes: list[Callable[[], object]] = [
+        lambda: store.runs.create(experiment.id, name="after", user="ada", start_time=2),
+        lambda: store.runs.log_metrics(run.id, [MetricPoint("loss", 0.5, 0, 3)]),
+        lambda: store.runs.set_tags(run.id, {"after": "upgrade"}),
+        lambda: store.experiments.ensure("new"),
+    ]
+    for write in writes:
+        with pytest.raises(SchemaMismatch, match=NEWER):
+            write()
+    assert [r.name for r in store.runs.search(RunQuery()).items] == ["before"]
+    assert store.runs.get(run.id).metrics == {} and store.runs.get(run.id).tags == {}
+    store.close()
+
+
+def test_a_write_that_waited_for_an_upgrade_is_refused_after_it(
+    store_uri: str, tmp_path: Path
+) -> None:
+    """A write that began while the upgrade ran, and waited for its locks, is checked
+    again once it can go on: it would otherwise land with the old semantics."""
+    import threading
+    import time
+
+    store = open_store(store_uri)
+    experiment = store.experiments.ensure("running")
+    outcome: list[object] = []
+
+    def write() -> None:
+        try:
+            outcome.append(store.runs.create(experiment.id, name="x", user="ada", start_time=1))
+        except Exception as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write)
+
+    def while_upgrading() -> None:
+        writer.start()
+        time.sleep(1)
+        assert writer.is_alive(), "the write did not wait for the upgrade"
+
+    _upgrade_as_a_newer_mloop(store_uri, tmp_path, while_upgrading)
+    writer.join(30)
+    assert len(outcome) == 1 and isinstance(outcome[0], SchemaMismatch), outcome
+    assert NEXT_REVISION in str(outcome[0])
+    engine = _engine(store_uri)
+    with engine.connect() as conn:  # nothing was written
+        assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar() == 0
+    engine.dispose()
+    store.close()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from mloop.errors import InvalidArgument
 from mloop.store import MetricPoint, Run, RunQuery, Store, open_store
-from mloop.store.query import And, Compare, Expr, Field, Or, to_text
+from mloop.store.query import And, Compare, Expr, Field, Or, parse_filter, to_text
 from mloop.store.validate import as_number
 
 PARAM_VALUES = ["0.1", "1", "10", "abc", "Abc", "a_c", "1e3", ""]
@@ -232,3 +232,37 @@ def test_ilike_folds_unicode_case_everywhere(store: Store) -> None:
         store.runs.create(exp.id, name=name, user="u", start_time=0)
     found = store.runs.search(RunQuery(filter="attributes.name ILIKE 'ä%'")).items
     assert {r.name for r in found} == {"Ärger", "ärger"}
+
+
+def test_the_largest_filters_allowed_run_and_larger_ones_are_refused(store: Store) -> None:
+    """Filters at the documented limits (500 comparisons, parentheses 12 deep, 10,000
+    values in IN lists) run on the database and agree with the oracle; a larger one is
+    the user's error (InvalidArgument), not a database failure."""
+    runs = populate(store, 12)
+    params = [f"params.p = '{PARAM_VALUES[i % 8]}{i}'" for i in range(474)]
+    nested = " OR ".join([*params, "params.q NOT IN ('1')", "tags.t LIKE 're%'"])
+    for depth in range(12):  # an OR in an AND in each pair of parentheses: SQL's deepest
+        nested = f"metrics.m >= {depth - 6} OR tags.t != 'x' AND ({nested})"
+    strings = ", ".join(f"'{PARAM_VALUES[i % 8]}{i}'" for i in range(9_998))
+    filters = [
+        " OR ".join(f"tags.t = '{TAG_VALUES[i % 5]}{i}'" for i in range(500)),
+        " AND ".join(f"metrics.m != {i}" for i in range(500)),
+        nested,
+        f"params.p IN ('abc', {strings}) OR metrics.m NOT IN (0.5)",
+        " AND ".join(  # many ANDed comparisons beside attributes and an OR
+            [
+                *(f"metrics.m != {i}" for i in range(10)),
+                "attributes.start_time >= 1003",
+                "(tags.t = 'red' OR params.p = 'abc')",
+                "params.q != 'zzz'",
+            ]
+        ),
+    ]
+    for text in filters:
+        found = store.runs.search(RunQuery(filter=text, max_results=1000)).items
+        expr = parse_filter(text)
+        assert expr is not None
+        assert {r.id for r in found} == {r.id for r in runs if matches(r, expr)}
+    too_many = " OR ".join(f"params.p = 'v{i}'" for i in range(5_000))
+    with pytest.raises(InvalidArgument, match="at most 500 comparisons"):
+        store.runs.search(RunQuery(filter=too_many))

@@ -10,7 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mloop.errors import Conflict, InvalidArgument, NotFound
-from mloop.store import MetricPoint, NoteOutcome, RunQuery, RunStatus, Store, open_store
+from mloop.store import (
+    POINTS_PER_WRITE,
+    MetricPoint,
+    NoteOutcome,
+    RunQuery,
+    RunStatus,
+    Store,
+    open_store,
+)
 from mloop.store.entities import ArtifactEntry
 
 
@@ -90,6 +98,34 @@ def test_non_numeric_metric_values_are_refused_whole_batch(store: Store, value: 
     with pytest.raises(InvalidArgument, match="metric 'acc' must be a number"):
         store.runs.log_metrics(run_id, [good, bad])
     assert store.runs.metric_history(run_id, "acc") == []
+
+
+def test_a_batch_larger_than_one_write_is_stored_whole_or_refused_whole(store: Store) -> None:
+    run_id = new_run(store)
+    points = [MetricPoint("loss", float(i), i, i) for i in range(2 * POINTS_PER_WRITE + 7)]
+    with pytest.raises(InvalidArgument):  # checked before the first of its transactions
+        store.runs.log_metrics(run_id, [*points, MetricPoint("loss", "bad", 0, 0)])  # type: ignore[arg-type]
+    assert store.runs.metric_history(run_id, "loss") == []
+    store.runs.log_metrics(run_id, points)
+    assert [p.step for p in store.runs.metric_history(run_id, "loss")] == list(range(len(points)))
+    assert store.runs.get(run_id).metrics == {"loss": float(len(points) - 1)}
+
+
+@pytest.mark.parametrize("number", [2**63, -(2**63) - 1, 10**30])
+def test_a_whole_number_out_of_64_bits_is_refused_not_clamped_or_crashed(
+    store: Store, number: int
+) -> None:
+    """The databases store 64-bit whole numbers: a larger id or cursor is refused the same
+    way on every backend (SQLite raised OverflowError; PostgreSQL compared it as it was)."""
+    calls = [
+        lambda: store.experiments.get(number),
+        lambda: store.automation.job(number),
+        lambda: store.automation.events(after=number),
+        lambda: store.monitors.events(after=number),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgument, match=rf"{number} is not a 64-bit whole number"):
+            call()
 
 
 def test_unknown_and_malformed_run_ids(store: Store) -> None:

@@ -72,6 +72,17 @@ def test_out_of_range_and_unparsable_values_are_422() -> None:
         assert caught.value.status == 422
 
 
+@pytest.mark.parametrize("number", [-(2**63) - 1, -(2**63) - 1000, 2**63, 2**64])
+def test_a_whole_number_out_of_64_bits_is_422_not_clamped(number: int) -> None:
+    """JSON numbers past 64 bits read as floats (-2**63-1 as exactly -2**63.0): such a
+    value must be refused, not turned into the nearest number an int64 holds."""
+    body = orjson.dumps([{**ROW, "age": 0}]).replace(b'"age":0', f'"age":{number}'.encode())
+    with pytest.raises(PayloadError) as caught:
+        FrameBuilder(SIGNATURE)(Parser(SIGNATURE).parse(body))
+    assert caught.value.status == 422
+    assert caught.value.errors[0]["field"] == "age" and "of 64 bits" in caught.value.message
+
+
 def _dumps(value: object) -> bytes:
     return json.dumps(value).encode()  # also integers beyond 64 bits
 

@@ -13,6 +13,7 @@ import pytest
 from mloop.errors import InvalidArgument
 from mloop.models import load
 from mloop.serving import ServeOptions, create_app, predictions
+from mloop.tracking.client import Client
 from servers import Registered, serving, until
 
 
@@ -235,3 +236,26 @@ def test_text_labels_are_answered(registered: Registered) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == model.predict(X.head(3)).tolist()
     assert answer.json()["classes"] == ["benign", "malignant"]
+
+
+def test_an_integer_field_out_of_64_bits_is_422(local: Client) -> None:
+    """-2**63-1 in a whole-number field reached the model as -2**63 (silently clamped)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from mloop.models import log_model
+    from mloop.registry import Registry
+
+    X = pd.DataFrame({"age": np.arange(20, dtype=np.int64), "income": np.linspace(0, 1, 20)})
+    model = LogisticRegression().fit(X, np.arange(20) % 2)
+    run = local.create_run(capture_env=False)
+    Registry(local).register(log_model(local, run.id, model, input_example=X.head(3)).uri, "ages")
+    with serving(local, "models:/ages/1") as server:
+        assert server.predict([{"age": 41, "income": 0.5}]).status_code == 200
+        for number in (-(2**63) - 1, 2**63):
+            answer = server.http.post(
+                "/predict",
+                content=f'[{{"age": {number}, "income": 0.5}}]'.encode(),
+                headers={"content-type": "application/json"},
+            )
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["detail"][0]["field"] == "age" and "of 64 bits" in answer.text

@@ -25,10 +25,12 @@ def check_entry_path(path: str) -> str:
     """``path`` if it is a clean relative posix path, else InvalidArgument.
 
     Refused: absolute paths, ``..`` and ``.`` parts, empty parts (``a//b``,
-    trailing ``/``), backslashes (a separator on Windows) and NUL.
+    trailing ``/``), backslashes (a separator on Windows), NUL, and bytes that are
+    not UTF-8.
     """
     if not isinstance(path, str) or not path:
         raise InvalidArgument(f"manifest entry path must be a non-empty string, got {path!r}")
+    utf8_name(path, path)
     if path.startswith("/"):
         raise InvalidArgument(f"manifest entry path {path!r} is absolute; paths are relative")
     if "\\" in path or "\x00" in path:
@@ -41,6 +43,21 @@ def check_entry_path(path: str) -> str:
             "entries must stay inside their folder"
         )
     return path
+
+
+def utf8_name(name: str, path: str | os.PathLike[str]) -> str:
+    """``name`` (of the file at ``path``, or that path) if it is text; refused if it holds
+    bytes that are not UTF-8 (Python keeps them as lone surrogates): no manifest, database
+    or Parquet reader can take such a name."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise InvalidArgument(
+            f"cannot store {shown}: a name in this path is not valid UTF-8, and mloop keeps "
+            "names as text; rename it"
+        ) from None
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +154,7 @@ class LocalFile(NamedTuple):
 
 def local_file(entry: str, path: str | os.PathLike[str]) -> LocalFile:
     """``path`` as a :class:`LocalFile` named ``entry``."""
-    return LocalFile(check_entry_path(entry), os.fspath(path), os.stat(path))
+    return LocalFile(check_entry_path(utf8_name(entry, path)), os.fspath(path), os.stat(path))
 
 
 def walk_files(folder: Path) -> Iterator[LocalFile]:
@@ -152,7 +169,7 @@ def walk_files(folder: Path) -> Iterator[LocalFile]:
         prefix, directory = stack.pop()
         with os.scandir(directory) as entries:
             for entry in entries:
-                name = prefix + entry.name
+                name = prefix + utf8_name(entry.name, entry.path)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((name + "/", entry.path))
                     continue

@@ -12,7 +12,6 @@ import traceback
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
@@ -34,6 +33,7 @@ from mloop.cli import (
     serve,
     workspace,
 )
+from mloop.cli.render import SafeConsole
 from mloop.cli.state import State
 from mloop.errors import MloopError, exit_code
 
@@ -55,7 +55,7 @@ class _Group(TyperGroup):
 
 def _fail(ctx: Any, message: str, code: int) -> NoReturn:
     """One line on stderr and the exit code; with --debug the traceback first."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
     if isinstance(ctx.obj, State) and ctx.obj.debug:
         err.print(traceback.format_exc(), markup=False)
     err.print(f"[red]error:[/red] {escape(message)}")
@@ -108,7 +108,7 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    ctx.obj = State(uri=uri, blobs=blobs, debug=debug, console=Console())
+    ctx.obj = State(uri=uri, blobs=blobs, debug=debug, console=SafeConsole())
 
 
 app.command("init")(workspace.init)

@@ -17,6 +17,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from mloop.cli.render import SafeConsole
+
 
 class FileProgress:
     """Shows bytes, files and speed; implements ``mloop.blobs.ingest.Progress``."""
@@ -45,7 +47,7 @@ class FileProgress:
 @contextmanager
 def file_progress(description: str, *, console: Console | None = None) -> Iterator[FileProgress]:
     """A progress bar for the duration of the block; gone from the terminal afterwards."""
-    console = console or Console(stderr=True)
+    console = console or SafeConsole(stderr=True)
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),

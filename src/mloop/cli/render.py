@@ -1,4 +1,4 @@
-"""Formatting shared by the commands: times, durations, values, JSON."""
+"""Formatting shared by the commands: the console, times, durations, values, JSON."""
 
 from __future__ import annotations
 
@@ -12,10 +12,32 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mloop.blobs import Digest
 from mloop.errors import InvalidArgument
 from mloop.store.entities import ArtifactEntry, Run
+
+# Control characters as the symbols of Unicode's Control Pictures block (ESC shows as ␛);
+# newline and tab are kept. C1 controls (U+0080-U+009F; some terminals take U+009B as
+# ESC [) have no symbol: they show as U+FFFD.
+_SHOWN = {
+    **{code: 0x2400 + code for code in range(0x20) if chr(code) not in "\n\t"},
+    0x7F: 0x2421,
+    **{code: 0xFFFD for code in range(0x80, 0xA0)},
+}
+
+
+class SafeConsole(Console):
+    """The console of every command: it shows the control characters of the text it
+    prints (tag and param values, notes, descriptions: anything a user stored) as
+    visible symbols instead of handing them to the terminal, where an escape sequence
+    could clear the screen, fake colours or rewrite the line. Every string printed,
+    table cells included, goes through :meth:`render_str`; the console's own colours
+    are added after it."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(text.translate(_SHOWN), **options)
 
 
 def when(ms: int | None, *, short: bool = False) -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from mloop.cli.render import SafeConsole
 from mloop.cli.state import state
 from mloop.errors import InvalidArgument
 
@@ -126,7 +126,7 @@ def predict(
     from mloop.serving.batch import score_file
 
     st = state(ctx)
-    progress_console = Console(stderr=True)
+    progress_console = SafeConsole(stderr=True)
     bar = Progress(
         TextColumn("scoring"),
         BarColumn(),

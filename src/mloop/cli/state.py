@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import typer
 from rich.console import Console
 
+from mloop.cli.render import SafeConsole
 from mloop.data import DataClient
 from mloop.registry.client import Registry
 from mloop.tracking.client import Client
@@ -17,7 +18,7 @@ class State:
     uri: str | None = None
     blobs: str | None = None
     debug: bool = False
-    console: Console = field(default_factory=Console)
+    console: Console = field(default_factory=SafeConsole)
     _client: Client | None = None
     _data: DataClient | None = None
 

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from mloop.blobs import BlobStore, Digest, Manifest
 from mloop.blobs.hashcache import HashCache
 from mloop.blobs.ingest import Progress, ingest
-from mloop.blobs.manifest import local_file, walk_files
+from mloop.blobs.manifest import local_file, utf8_name, walk_files
 from mloop.data.profile import Profile, profile_table
 from mloop.data.tables import read_table, table_format
 from mloop.errors import InvalidArgument, NotFound, PermissionDenied
@@ -47,6 +47,7 @@ def store_path(
     """Store the file or folder at ``path``."""
     if not path.exists():
         raise NotFound(f"cannot add {path}: no such file or folder")
+    utf8_name(str(path.resolve()), path.resolve())
     try:
         if path.is_dir():
             manifest = blobs.put_files(path.resolve(), cache=cache, progress=progress)

@@ -61,6 +61,7 @@ from mloop.store.entities import (
     WebhookTarget,
 )
 from mloop.store.interfaces import (
+    POINTS_PER_WRITE,
     AutomationStore,
     DatasetStore,
     DeploymentStore,
@@ -77,6 +78,7 @@ from mloop.store.interfaces import (
 )
 
 __all__ = [
+    "POINTS_PER_WRITE",
     "AliasAction",
     "AliasEvent",
     "ArtifactEntry",

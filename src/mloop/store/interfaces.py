@@ -61,6 +61,10 @@ from mloop.store.entities import (
     WebhookTarget,
 )
 
+POINTS_PER_WRITE = 10_000
+"""The most metric points one transaction writes: ``RunStore.log_metrics`` splits a larger
+batch, so a long write never holds the database (SQLite has one write lock) for long."""
+
 
 @dataclass(frozen=True, slots=True)
 class ExperimentSummary:
@@ -113,7 +117,10 @@ class RunStore(Protocol):
         """Add params; a key already logged with a different value is a Conflict."""
         ...
 
-    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None: ...
+    def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
+        """Append points, in transactions of at most :data:`POINTS_PER_WRITE`: a batch
+        that size or smaller is written whole or not at all."""
+        ...
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
 

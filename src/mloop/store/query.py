@@ -48,8 +48,17 @@ hint to write ``=`` and ``!=``.
 ``order_by`` takes a list of items ``field [ASC | DESC]`` (ascending by default),
 e.g. ``["metrics.acc DESC", "attributes.start_time"]``, with the same field syntax.
 
+Limits, set by what the databases take (SQLite refuses an expression more than 1,000
+deep, and a flat run of comparisons is as deep as it is long; its parser overflows on
+AND and OR nested about 30 deep; a statement binds at most 32,766 values)::
+
+    comparisons         at most 500 in a filter; for many values of one field use IN
+    IN and NOT IN lists at most 10,000 values in a filter, all lists together
+    parentheses         nested at most 12 deep
+
 A malformed filter raises :class:`~mloop.errors.InvalidArgument` with the
-0-based character position, the reason, and the filter with a caret under it.
+0-based character position, the reason, and the filter with a caret under it
+(around it, for a long filter).
 """
 
 from __future__ import annotations
@@ -146,7 +155,10 @@ _OPS_BY_SORT: dict[_Sort, tuple[Op, ...]] = {
     "time": _NUMERIC_OPS,
     "id": ("=", "!=", "IN", "NOT IN"),
 }
-_MAX_DEPTH = 100
+_MAX_DEPTH = 12  # each level may nest an OR in an AND: 26 levels of SQL at most
+_MAX_COMPARISONS = 500  # also SQLite's limit of SELECTs in a compound (an AND intersects)
+_MAX_VALUES = 10_000
+_SHOWN = 40  # characters of a long filter shown each side of the caret
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _KEY = re.compile(r"[A-Za-z0-9_\-./:]+")
@@ -245,6 +257,8 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.index = 0
         self.depth = 0
+        self.comparisons = 0
+        self.values = 0
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -296,6 +310,13 @@ class _Parser:
         return expr
 
     def comparison(self) -> Compare:
+        self.comparisons += 1
+        if self.comparisons > _MAX_COMPARISONS:
+            raise _Fail(
+                self.peek().pos,
+                f"a filter holds at most {_MAX_COMPARISONS} comparisons, which the databases "
+                "can run; for many values of one field, use IN ('a', 'b', ...)",
+            )
         field = self.field()
         op_token = self.peek()
         op = self.operator(field)
@@ -373,6 +394,13 @@ class _Parser:
         items = [self.literal("(")]
         while (token := self.next()).kind == ",":
             items.append(self.literal(","))
+        self.values += len(items)
+        if self.values > _MAX_VALUES:
+            raise _Fail(
+                opening.pos,
+                f"IN and NOT IN lists hold at most {_MAX_VALUES:,} values in a filter, "
+                "all lists together",
+            )
         if token.kind != ")":
             raise _Fail(
                 token.pos, f"expected ',' or ')' in the {op} list, found {token.describe()}"
@@ -467,8 +495,14 @@ def _error(head: str, text: str, failure: _Fail) -> InvalidArgument:
     """``head at position N: reason``, then the (line of) text with a caret under N."""
     start = text.rfind("\n", 0, failure.pos) + 1
     end = text.find("\n", failure.pos)
-    line = re.sub(r"\s", " ", text[start : len(text) if end < 0 else end])
-    caret = " " * (failure.pos - start) + "^"
+    end = len(text) if end < 0 else end
+    before, after = "", ""
+    if failure.pos - start > _SHOWN:
+        start, before = failure.pos - _SHOWN, "…"
+    if end - failure.pos > _SHOWN:
+        end, after = failure.pos + _SHOWN, "…"
+    line = before + re.sub(r"\s", " ", text[start:end]) + after
+    caret = " " * (len(before) + failure.pos - start) + "^"
     reason = f"{head} at position {failure.pos}: {failure.reason}"
     return InvalidArgument(f"{reason}\n  {line}\n  {caret}")
 

@@ -98,6 +98,7 @@ def open_sql_store(uri: str) -> SqlStore:
     try:
         with _translated(engine):
             migrate.check_schema(engine)
+        migrate.guard_writes(engine)
     except BaseException:
         engine.dispose()
         raise

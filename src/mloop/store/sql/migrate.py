@@ -1,4 +1,11 @@
-"""Schema version checks and upgrades (Alembic, run explicitly)."""
+"""Schema version checks and upgrades (Alembic, run explicitly).
+
+The revision is checked when a store is opened, and again in every write
+transaction (:func:`guard_writes`): a program that opened the store before a later
+mloop upgraded the database stops at its next write instead of writing with what
+it knows of the schema (a monitor without the column a later revision added, a
+blob that garbage collection then thinks nobody uses).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from mloop.errors import NotAnMloopDatabase, SchemaMismatch
+from mloop.store.sql.engine import WRITE
 from mloop.store.sql.errors import shown_url
 from mloop.store.sql.schema import KNOWN_REVISIONS, SCHEMA_HEAD, VERSION_TABLE
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = f"SELECT version_num FROM {VERSION_TABLE}"
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -31,7 +40,26 @@ def current_revision(engine: Engine) -> str | None:
 
 def check_schema(engine: Engine) -> None:
     """Refuse a database whose schema this client cannot use, saying what to do."""
-    revision = current_revision(engine)
+    _require_head(engine, current_revision(engine))
+
+
+def guard_writes(engine: Engine) -> None:
+    """Check the schema revision in every write transaction of ``engine``: one read.
+
+    On SQLite at the start, once the write lock is taken: no upgrade can commit after
+    it. On PostgreSQL just before the commit: a write may wait for the locks of an
+    upgrade in progress and go on once it has committed, so a check at the start could
+    pass and the write still land on the new schema.
+    """
+    sa.event.listen(engine, "begin" if engine.dialect.name == "sqlite" else "commit", _check_write)
+
+
+def _check_write(conn: sa.Connection) -> None:
+    if conn.get_execution_options().get(WRITE, False):
+        _require_head(conn.engine, conn.exec_driver_sql(_REVISION).scalar())
+
+
+def _require_head(engine: Engine, revision: str | None) -> None:
     if revision == SCHEMA_HEAD:
         return
     if revision is None:

@@ -1,7 +1,14 @@
-"""Monitors, their window results and events, in SQL."""
+"""Monitors, their window results and events, in SQL.
+
+A monitor's baseline is its own column since schema revision 0008; before, it was
+the ``baseline`` key of the monitor's settings JSON. An mloop of revision 0007
+still running after the upgrade writes it the old way, so a monitor without the
+column falls back on that key, for reading and for garbage collection alike.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
@@ -237,15 +244,14 @@ class SqlMonitorStore:
         ]
 
     def blob_references(self) -> tuple[set[str], set[str]]:
-        """Reports, and each monitor's baseline."""
+        """Reports, and each monitor's baseline (either form)."""
         with self._engine.connect() as conn:
             reports = conn.scalars(
                 sa.select(monitor_results.c.report).where(monitor_results.c.report.is_not(None))
             ).all()
-            baselines = conn.scalars(
-                sa.select(monitors.c.baseline).where(monitors.c.baseline.is_not(None))
-            ).all()
-        return {str(r) for r in reports} | {str(b) for b in baselines}, set()
+            rows = conn.execute(sa.select(monitors.c.baseline, monitors.c.settings)).all()
+        baselines = {_baseline(r.baseline, r.settings) for r in rows}
+        return {str(r) for r in reports} | {b for b in baselines if b is not None}, set()
 
     def blob_users(self, digests: Collection[str]) -> list[BlobUser]:
         wanted = sorted(digests)
@@ -265,6 +271,17 @@ class SqlMonitorStore:
             BlobUser(str(r.report), "monitor report", f"{r.name} window {r.window_index}")
             for r in reports
         ]
+
+
+def _baseline(column: str | None, settings: str) -> str | None:
+    """The baseline's digest: the column, or the settings' key in a row written before it."""
+    if column is not None:
+        return column
+    try:
+        digest = json.loads(settings).get("baseline")
+    except (ValueError, AttributeError):
+        return None
+    return digest if isinstance(digest, str) and digest else None
 
 
 def _json_text(what: str, text: object) -> None:
@@ -300,7 +317,7 @@ def _monitors(conn: sa.Connection, project: str, name: str | None = None) -> lis
             r.settings,
             r.user_name,
             r.created_at,
-            r.baseline,
+            _baseline(r.baseline, r.settings),
         )
         for r in conn.execute(query).all()
     ]

@@ -20,10 +20,10 @@ from mloop.store.entities import (
     Run,
     RunStatus,
 )
-from mloop.store.interfaces import RunQuery
+from mloop.store.interfaces import POINTS_PER_WRITE, RunQuery
 from mloop.store.sql import metrics as metric_sql
 from mloop.store.sql import search as search_sql
-from mloop.store.sql.engine import writer
+from mloop.store.sql.engine import Pacer, writer
 from mloop.store.sql.errors import translate_errors
 from mloop.store.sql.rows import load_runs, require_run
 from mloop.store.sql.schema import artifacts, notes, params, runs, tags
@@ -35,6 +35,7 @@ class SqlRunStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self._pacer = Pacer(engine)
 
     def create(
         self,
@@ -127,10 +128,10 @@ class SqlRunStore:
     def log_metrics(self, run_id: str, points: Sequence[MetricPoint]) -> None:
         validate.run_id(run_id)
         validate.points(points)
-        if points:
-            with self._writer.begin() as conn:
+        for start in range(0, len(points), POINTS_PER_WRITE):
+            with self._pacer, self._writer.begin() as conn:
                 require_run(conn, run_id)
-                metric_sql.insert_points(conn, run_id, points)
+                metric_sql.insert_points(conn, run_id, points[start : start + POINTS_PER_WRITE])
 
     def set_tags(self, run_id: str, tags_: Mapping[str, str]) -> None:
         validate.run_id(run_id)
