@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -105,3 +107,45 @@ def until(condition: Callable[[], bool], seconds: float = 10, message: str = "")
             return
         time.sleep(0.05)
     raise AssertionError(message or "the condition did not hold in time")
+
+
+def serve_process(
+    registered: Registered, source: str, port: int, *extra: str
+) -> subprocess.Popen[bytes]:
+    """`mloop serve SOURCE` as a real process on ``port``, on the registered models' stores
+    (its output, stdout and stderr together, is read with ``communicate``)."""
+    settings = registered.client.settings
+    command = [
+        sys.executable,
+        "-m",
+        "mloop",
+        "--uri",
+        settings.uri,
+        "--blobs",
+        str(settings.blobs),
+        "serve",
+        source,
+        "--port",
+        str(port),
+        *extra,
+    ]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def load_until_gone(
+    url: str, body: list[dict[str, object]], answered: list[str], errors: list[str]
+) -> None:
+    """Send ``body`` to /predict, one request after the other, until the server stops
+    answering 200; the request ids answered go to ``answered``, the reason it stopped to
+    ``errors``."""
+    with httpx.Client(base_url=url, timeout=10) as http:
+        while True:
+            try:
+                answer = http.post("/predict", json=body)
+            except httpx.HTTPError as exc:  # the server is gone: stop
+                errors.append(type(exc).__name__)
+                return
+            if answer.status_code != 200:
+                errors.append(str(answer.status_code))
+                return
+            answered.append(answer.json()["request_id"])
