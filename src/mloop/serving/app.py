@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,8 +37,9 @@ from mloop.serving.follow import Follower
 from mloop.serving.metrics import ServerMetrics
 from mloop.serving.openapi import request_schema, response_schema
 from mloop.serving.options import ServeOptions
-from mloop.serving.payload import PayloadError
+from mloop.serving.payload import Limits, PayloadError
 from mloop.serving.predlog import PredictionLog
+from mloop.serving.recovery import journal_root, open_journal, recover_source
 from mloop.serving.scorer import Scorer
 from mloop.serving.served import Routing, Scores, ServedModel
 from mloop.serving.source import Source
@@ -59,16 +61,24 @@ class Server:
         self.source.check()
         self.metrics = ServerMetrics()
         self.log = (
-            PredictionLog(self.client, options.flush_rows, options.flush_seconds, options.project)
+            PredictionLog(
+                self.client,
+                options.flush_rows,
+                options.flush_seconds,
+                options.project,
+                memory_bytes=options.log_memory_bytes,
+            )
             if options.log_predictions
             else None
         )
+        if self.log is not None:
+            self.metrics.watch(self.log)
         self.scorer = Scorer(self.log, options.max_batch_rows)
         self.follower = Follower(
             self.client,
             self.source,
             poll_seconds=options.poll_seconds,
-            max_rows=options.max_rows,
+            limits=Limits(options.max_rows, options.max_string_length),
             on_swap=self._swapped,
         )
 
@@ -90,6 +100,8 @@ class Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         if self.log is not None:
+            if self.options.journal:
+                await asyncio.to_thread(self._open_journal, self.log)
             self.log.start()
         following = asyncio.create_task(self.follower.run())
         try:
@@ -102,6 +114,25 @@ class Server:
             self.scorer.close()
             if self.log is not None:
                 await asyncio.to_thread(self.log.close)
+
+    def _open_journal(self, log: PredictionLog) -> None:
+        """This server's journal; the journals of servers of the same source that died are
+        written to the log in the background (see :mod:`mloop.serving.recovery`)."""
+        options = self.options
+        try:
+            workspace = self.client.settings.workspace
+        except MloopError:
+            workspace = None
+        root = journal_root(options.journal_dir, workspace)
+        source = options.source
+        if Path(source).is_dir():  # a package folder, however it was written
+            source = str(Path(source).resolve())
+        journal = open_journal(
+            self.client, root, options.project, source, options.journal_sync_seconds
+        )
+        log.use_journal(journal)
+        folder = journal.folder.parent
+        log.recovery = lambda: all(r.error is None for r in recover_source(self.client, folder))
 
     # -- POST /predict ------------------------------------------------------------------
     async def predict(self, request: Request) -> Response:
@@ -166,8 +197,6 @@ class Server:
         return _json(200, described)
 
     def prometheus(self) -> Response:
-        if self.log is not None:
-            self.metrics.buffered.set(self.log.buffered)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi(self, app: FastAPI) -> dict[str, Any]:
