@@ -66,6 +66,13 @@ def serve(
             "--log-memory-bytes", help="Logged predictions held in memory; more wait on disk."
         ),
     ] = 64 * 1024 * 1024,
+    header_timeout: Annotated[
+        float,
+        typer.Option("--header-timeout", help="Seconds a connection has to send its headers."),
+    ] = 10.0,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", help="Open connections; more are answered 503.")
+    ] = 1000,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
     project: Annotated[
         str, typer.Option("--project", help="The project of the deployment or model.")
@@ -89,12 +96,14 @@ def serve(
         workers,
         flush_seconds,
         poll,
+        header_timeout,
         {
             "--flush-rows": flush_rows,
             "--max-body-bytes": max_body,
             "--max-rows": max_rows,
             "--max-string-length": max_string,
             "--log-memory-bytes": log_memory,
+            "--max-connections": max_connections,
         },
     )
     st = state(ctx)
@@ -114,6 +123,8 @@ def serve(
         journal=not no_journal,
         journal_dir=None if journal is None else str(journal),
         log_memory_bytes=log_memory,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
         announce=True,
     )
     st.console.print(f"mloop serving {source} on http://{host}:{port} (Ctrl-C stops)")
@@ -125,6 +136,7 @@ def _check_numbers(
     workers: int,
     flush_seconds: float,
     poll: float,
+    header_timeout: float,
     counts: dict[str, int],
 ) -> None:
     if not 0 <= port <= 65535:
@@ -132,7 +144,11 @@ def _check_numbers(
     for name, value in {"--workers": workers, **counts}.items():
         if value < 1:
             raise InvalidArgument(f"{name} must be at least 1, got {value}")
-    for name, seconds in (("--flush-seconds", flush_seconds), ("--poll", poll)):
+    for name, seconds in (
+        ("--flush-seconds", flush_seconds),
+        ("--poll", poll),
+        ("--header-timeout", header_timeout),
+    ):
         if not 0.05 <= seconds <= 86400:
             raise InvalidArgument(f"{name} must be between 0.05 and 86400 seconds")
 

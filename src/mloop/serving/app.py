@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 import uuid
@@ -40,12 +41,14 @@ from mloop.serving.options import ServeOptions
 from mloop.serving.payload import Limits, PayloadError
 from mloop.serving.predlog import PredictionLog
 from mloop.serving.recovery import journal_root, open_journal, recover_source
+from mloop.serving.redact import redact
 from mloop.serving.scorer import Scorer
 from mloop.serving.served import Routing, Scores, ServedModel
 from mloop.serving.source import Source
 from mloop.store import validate
 from mloop.tracking.client import Client
 
+logger = logging.getLogger("mloop.serving")
 JSON = "application/json"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _PARSE_INLINE = 256 * 1024  # bytes of body parsed on the event loop itself
@@ -160,9 +163,9 @@ class Server:
         )
 
     def _not_ready(self) -> Response:
-        reason = self.follower.error or "the model is still loading"
+        reason = self.follower.error or "the model is still loading"  # in full in the log
         self.metrics.refused("not_ready", 503)
-        return _json(503, {"error": f"not ready: {reason}"}, {"retry-after": "1"})
+        return _json(503, {"error": f"not ready: {redact(reason)}"}, {"retry-after": "1"})
 
     # -- POST /feedback -----------------------------------------------------------------
     async def feedback(self, request: Request) -> Response:
@@ -175,10 +178,13 @@ class Server:
         try:
             await asyncio.to_thread(self.client.store.predictions.add_labels, labels)
         except InvalidArgument as exc:
-            return _json(422, {"error": str(exc)})
+            return _json(422, {"error": redact(str(exc))})
         except MloopError as exc:  # the store is unreachable, ...: say so, with its status
+            logger.warning("mloop: labels not stored: %s", exc)
             self.metrics.refused("feedback_not_stored", http_status(exc))
-            return _json(http_status(exc), {"error": f"the labels were not stored: {exc}"})
+            return _json(
+                http_status(exc), {"error": f"the labels were not stored: {redact(str(exc))}"}
+            )
         return _json(200, {"recorded": len(labels)})
 
     # -- the rest -----------------------------------------------------------------------

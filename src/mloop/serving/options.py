@@ -29,5 +29,9 @@ class ServeOptions:
     journal_sync_seconds: float = 0.05
     log_memory_bytes: int = 64 * 1024 * 1024
     """Buffered predictions held in memory; beyond it they wait in the journal."""
+    header_timeout: float = 10.0
+    """Seconds a connection has to send a request's headers before it is closed."""
+    max_connections: int = 1000
+    """Open connections; a connection over it is answered 503 and closed."""
     announce: bool = False
     """Print a line to stderr each time the served models change."""

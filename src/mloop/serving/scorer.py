@@ -23,6 +23,7 @@ from mloop.errors import InvalidArgument
 from mloop.serving.payload import PayloadError, Rows, merge
 from mloop.serving.predlog import PredictionLog, Ticket
 from mloop.serving.records import Entry, Shadowed
+from mloop.serving.redact import redact
 from mloop.serving.served import Routing, Scores, ServedModel
 from mloop.store import Failure
 
@@ -227,5 +228,7 @@ def _model_error(exc: Exception) -> PayloadError:
     if isinstance(exc, PayloadError):
         return exc
     if isinstance(exc, InvalidArgument):  # the signature refused a value the parser let by
-        return PayloadError(422, f"the rows do not fit the model's signature: {exc}")
-    return PayloadError(422, f"the model could not score these rows: {type(exc).__name__}: {exc}")
+        return PayloadError(422, f"the rows do not fit the model's signature: {redact(str(exc))}")
+    return PayloadError(
+        422, f"the model could not score these rows: {type(exc).__name__}: {redact(str(exc))}"
+    )
