@@ -122,6 +122,24 @@ class Journal:
         journal.ledger.load()
         return journal
 
+    @staticmethod
+    def discard_unfinished(folder: Path, min_age: float = 60.0) -> None:
+        """Delete a hidden folder a server was killed making (it never held a record)."""
+        try:
+            if time.time() - folder.stat().st_mtime < min_age:
+                return
+            lock = os.open(folder / LOCK, os.O_RDWR)
+        except FileNotFoundError:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        finally:
+            os.close(lock)
+        shutil.rmtree(folder, ignore_errors=True)
+
     def meta(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads((self.folder / META).read_bytes())
         return data

@@ -122,7 +122,8 @@ def recover_source(client: Client, folder: Path) -> list[Replayed]:
     """Write the journals in ``folder`` (one source's) whose servers are gone."""
     done = []
     for server in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if server.name.startswith("."):  # being built
+        if server.name.startswith("."):  # being made, or its maker was killed
+            Journal.discard_unfinished(server)
             continue
         journal = Journal.claim(server)
         if journal is None:  # its server is running (or another one took it)
