@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -132,6 +133,28 @@ def serve_process(
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
+@contextmanager
+def serve_on_free_port(
+    registered: Registered, source: str, *extra: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """:func:`serve_process` on a free port: the process and its port; killed on the way
+    out if it still runs."""
+    port = free_port()
+    proc = serve_process(registered, source, port, *extra)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def stop(proc: subprocess.Popen[bytes], seconds: float = 60) -> str:
+    """SIGTERM, then wait for the server to finish: its output."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=seconds)[0].decode()
+
+
 def load_until_gone(
     url: str, body: list[dict[str, object]], answered: list[str], errors: list[str]
 ) -> None:
@@ -149,3 +172,26 @@ def load_until_gone(
                 errors.append(str(answer.status_code))
                 return
             answered.append(answer.json()["request_id"])
+
+
+def start_load(
+    url: str, body: list[dict[str, object]], clients: int = 8
+) -> tuple[list[str], list[threading.Thread]]:
+    """``clients`` threads running :func:`load_until_gone`: the request ids answered (filled
+    as the answers come) and the threads."""
+    answered: list[str] = []
+    threads = [
+        threading.Thread(target=load_until_gone, args=(url, body, answered, []))
+        for _ in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    return answered, threads
+
+
+def logged_ids(client: Client) -> list[str]:
+    """The request ids of every row in the prediction log."""
+    from mloop.serving import predictions
+
+    rows = predictions(client=client)
+    return [] if rows.empty else rows["request_id"].tolist()

@@ -17,10 +17,8 @@ from servers import Registered, register_models
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Outside a workspace, packages are extracted under $XDG_CACHE_HOME and the prediction
-    journal is kept under $XDG_STATE_HOME: keep them per test."""
+    """Outside a workspace, packages are extracted under $XDG_CACHE_HOME: keep it per test."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ budget (beyond it rows wait in the journal on disk), also while the blob store f
 from __future__ import annotations
 
 import re
-import signal
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from mloop.models import log_model
 from mloop.serving import predictions
-from servers import Registered, free_port, serve_process, serving, wait_ready
+from servers import Registered, serve_on_free_port, serving, stop, wait_ready
 
 MB = 1024 * 1024
 
@@ -74,10 +73,8 @@ def test_memory_stays_bounded_while_the_blob_store_fails(
 ) -> None:
     uri = _text_model(registered)
     blobs = Path(str(registered.client.settings.blobs))
-    port = free_port()
-    proc = serve_process(registered, uri, port, "--flush-seconds", "0.5")
     requests, per_request = 80, 150  # 80 requests of 150 rows of 60 kB text: 720 MB
-    try:
+    with serve_on_free_port(registered, uri, "--flush-seconds", "0.5") as (proc, port):
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             wait_ready(http, 60)
             blobs.rename(tmp_path / "blobs-away")  # the blob store fails from now on
@@ -93,11 +90,6 @@ def test_memory_stays_bounded_while_the_blob_store_fails(
             assert _metric(metrics, "mloop_prediction_log_buffered_bytes") <= 64 * MB
         blobs.unlink()
         (tmp_path / "blobs-away").rename(blobs)  # back: everything is written at the stop
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert grown < 350 * MB, f"the server grew by {grown / MB:.0f} MB\n{output.decode()}"
+        output = stop(proc, 120)
+    assert grown < 350 * MB, f"the server grew by {grown / MB:.0f} MB\n{output}"
     assert len(predictions(client=registered.client)) == requests * per_request

@@ -9,7 +9,6 @@ bounded: at most ROUNDS kills, and no new round after BUDGET seconds.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from pathlib import Path
 
@@ -18,57 +17,36 @@ import pytest
 from typer.testing import CliRunner
 
 from mloop.cli.app import app
-from mloop.serving import predictions
-from servers import Registered, free_port, load_until_gone, serve_process, until, wait_ready
+from servers import Registered, logged_ids, serve_on_free_port, start_load, until, wait_ready
 
 ROUNDS = 8
 BUDGET = 50.0
 CLIENTS = 8
 
 
-def _logged(registered: Registered) -> list[str]:
-    rows = predictions(client=registered.client)
-    return [] if rows.empty else rows["request_id"].tolist()
-
-
 def _round(registered: Registered, journal: Path, draw: random.Random, answered: list[str]) -> str:
     """Start a server, maybe load it, kill it at a random point; what the kill hit."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = serve_process(
-        registered,
-        "models:/bc@champion",
-        port,
-        *("--journal", str(journal), "--flush-rows", "50", "--flush-seconds", "0.2"),
-    )
-    clients: list[threading.Thread] = []
-    now: list[str] = []
-    try:
+    flags = ("--journal", str(journal), "--flush-rows", "50", "--flush-seconds", "0.2")
+    with serve_on_free_port(registered, "models:/bc@champion", *flags) as (proc, port):
+        url = f"http://127.0.0.1:{port}"
         if draw.random() < 0.3:  # while it starts, loads the model, writes old journals
             time.sleep(draw.uniform(0.2, 3.0))
-            return "starting"
+            return "starting"  # (killed on the way out)
         with httpx.Client(base_url=url, timeout=10) as http:
             wait_ready(http, 60)
         until(
-            lambda: set(answered) <= set(_logged(registered)),
+            lambda: set(answered) <= set(logged_ids(registered.client)),
             30,
             "answered predictions of a killed server are missing from the log",
         )
-        body = registered.X.head(1).to_dict(orient="records")
-        clients = [
-            threading.Thread(target=load_until_gone, args=(url, body, now, []))
-            for _ in range(CLIENTS)
-        ]
-        for thread in clients:
-            thread.start()
+        now, clients = start_load(url, registered.X.head(1).to_dict(orient="records"), CLIENTS)
         time.sleep(draw.uniform(0.0, 1.5))
-        return "serving"
-    finally:
         proc.kill()
         proc.communicate(timeout=30)
         for thread in clients:
             thread.join(30)
-        answered.extend(now)
+    answered.extend(now)
+    return "serving"
 
 
 @pytest.mark.slow
@@ -94,7 +72,7 @@ def test_serve_killed_at_random_points_logs_every_answer_once(
         env={"COLUMNS": "200", "NO_COLOR": "1"},
     )
     assert result.exit_code == 0, result.output
-    logged = _logged(registered)
+    logged = logged_ids(registered.client)
     assert set(answered) <= set(logged), f"seed {seed}, rounds {hits}"
     assert len(logged) == len(set(logged)), f"seed {seed}, rounds {hits}: logged twice"
     left = [path for path in journal.glob("*/*") if not path.name.startswith(".")]

@@ -8,7 +8,6 @@ one had not flushed to the log, once.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from typing import Any
 
@@ -18,15 +17,14 @@ from typer.testing import CliRunner
 
 from mloop.cli.app import app
 from mloop.errors import BackendUnavailable
-from mloop.serving import predictions
 from mloop.store import NewSegment, PredictionSegment, PredictionStore, Store
 from mloop.tracking.client import Client
 from servers import (
     Registered,
-    free_port,
-    load_until_gone,
-    serve_process,
+    logged_ids,
+    serve_on_free_port,
     serving,
+    start_load,
     until,
     wait_ready,
 )
@@ -35,56 +33,31 @@ ROUNDS = 5
 CLIENTS = 8
 
 
-def _logged(registered: Registered) -> list[str]:
-    rows = predictions(client=registered.client)
-    return [] if rows.empty else rows["request_id"].tolist()
-
-
-def _load(registered: Registered, port: int) -> tuple[list[str], list[threading.Thread]]:
-    """CLIENTS threads sending one row at a time until the server is gone: the ids answered
-    (filled as they come) and the threads."""
-    url = f"http://127.0.0.1:{port}"
-    body = registered.X.head(1).to_dict(orient="records")
-    answered: list[str] = []
-    errors: list[str] = []
-    clients = [
-        threading.Thread(target=load_until_gone, args=(url, body, answered, errors))
-        for _ in range(CLIENTS)
-    ]
-    for thread in clients:
-        thread.start()
-    return answered, clients
-
-
 @pytest.mark.slow
 def test_sigkill_under_load_loses_no_answered_prediction(registered: Registered) -> None:
     seed = random.randrange(2**32)
     draw = random.Random(seed)
     answered: list[str] = []
+    body = registered.X.head(1).to_dict(orient="records")
     for round_ in range(ROUNDS):
-        port = free_port()
-        proc = serve_process(registered, "models:/bc@champion", port)  # flushes every 10 s
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        with serve_on_free_port(registered, "models:/bc@champion") as (proc, port):
+            url = f"http://127.0.0.1:{port}"  # the server flushes every 10 s
+            with httpx.Client(base_url=url, timeout=10) as http:
                 wait_ready(http, 60)
             # this server wrote what the killed one had answered but not flushed
             until(
-                lambda: set(answered) <= set(_logged(registered)),
+                lambda: set(answered) <= set(logged_ids(registered.client)),
                 20,
                 f"round {round_} (seed {seed}): answered predictions of the killed server "
                 "are missing from the log",
             )
-            now, clients = _load(registered, port)
+            now, clients = start_load(url, body, CLIENTS)
             until(lambda got=now: len(got) >= 30, 30, "the server answers too slowly")
             time.sleep(draw.uniform(0, 1.0))  # under load, at a random moment
             proc.kill()
             proc.communicate(timeout=30)
             for thread in clients:
                 thread.join(30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
         answered.extend(now)
     settings = registered.client.settings
     result = CliRunner().invoke(
@@ -93,7 +66,7 @@ def test_sigkill_under_load_loses_no_answered_prediction(registered: Registered)
         env={"COLUMNS": "200", "NO_COLOR": "1"},
     )
     assert result.exit_code == 0, result.output
-    logged = _logged(registered)
+    logged = logged_ids(registered.client)
     assert set(answered) <= set(logged), f"seed {seed}"
     assert len(logged) == len(set(logged)), "a prediction was logged twice"
 
@@ -140,8 +113,8 @@ def test_a_segment_stored_before_a_crash_is_not_logged_twice(registered: Registe
         until(lambda: lost.calls >= 1)  # stored, but the server heard of an error
         answered += [server.predict(rows).json()["request_id"] for _ in range(10)]
     # the server stopped without knowing what was stored: its journal says it tried
-    assert 10 <= len(_logged(registered)) < 20
+    assert 10 <= len(logged_ids(registered.client)) < 20
     with serving(registered.client, "models:/bc@champion"):  # writes the rest of the journal
-        until(lambda: len(_logged(registered)) >= 20)
-    logged = _logged(registered)
+        until(lambda: len(logged_ids(registered.client)) >= 20)
+    logged = logged_ids(registered.client)
     assert sorted(logged) == sorted(answered)
