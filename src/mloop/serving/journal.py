@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import logging
 import os
 import shutil
@@ -35,7 +36,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,10 +198,18 @@ class Journal:
         return sum(self._outstanding.values())
 
     # -- reading --------------------------------------------------------------------------
-    def read(self, place: Place) -> bytes:
-        with open(self.folder / _name(place.file), "rb") as file:
-            file.seek(place.offset - _FRAME.size)
-            return _read_one(file, place.file) or b""
+    def read(self, places: Sequence[Place]) -> Iterator[bytes | None]:
+        """The records at ``places``, in order (None for one that is torn, altered or gone)."""
+        for number, group in itertools.groupby(places, key=lambda place: place.file):
+            path = self.folder / _name(number)
+            if not path.is_file():
+                yield from (None for _ in group)
+                continue
+            with open(path, "rb") as file:
+                for place in group:
+                    file.seek(place.offset - _FRAME.size)
+                    payload, _ = _read_frame(file)
+                    yield payload
 
     def files(self) -> list[int]:
         """The record files' numbers, oldest first."""
@@ -211,15 +220,24 @@ class Journal:
         return sorted(found)
 
     def records(self) -> Iterator[tuple[Place, bytes]]:
-        """Every whole record, oldest first; a file's records end at a torn or altered one."""
+        """Every whole record, oldest first. A record whose bytes were altered is skipped; a
+        torn one (the process died writing it, before its answers) ends its file."""
         for number in self.files():
             with open(self.folder / _name(number), "rb") as file:
                 while True:
                     offset = file.tell()
-                    payload = _read_one(file, number)
-                    if payload is None:
+                    payload, more = _read_frame(file)
+                    if payload is not None:
+                        yield Place(number, offset + _FRAME.size, len(payload)), payload
+                    elif more:
+                        logger.error(
+                            "mloop: record at byte %d of the prediction journal %s was "
+                            "altered on disk; it is skipped",
+                            offset,
+                            file.name,
+                        )
+                    if not more:
                         break
-                    yield Place(number, offset + _FRAME.size, len(payload)), payload
 
     # -- ending -----------------------------------------------------------------------------
     def close(self) -> bool:
@@ -308,21 +326,17 @@ def _name(number: int) -> str:
     return f"{number:06d}.log"
 
 
-def _read_one(file: Any, number: int) -> bytes | None:
+def _read_frame(file: Any) -> tuple[bytes | None, bool]:
+    """The record at the file's position (None if it was altered) and whether more may
+    follow (False at the end of the file, or at a torn record)."""
     head = file.read(_FRAME.size)
     if len(head) < _FRAME.size:
-        return None
+        return None, False
     length, crc = _FRAME.unpack(head)
     payload: bytes = file.read(length)
-    if len(payload) < length or zlib.crc32(payload) != crc:
-        logger.warning(
-            "mloop: the prediction journal %s ends with a torn record (at byte %d); the "
-            "records before it are used",
-            _name(number),
-            file.tell(),
-        )
-        return None
-    return payload
+    if len(payload) < length:
+        return None, False
+    return (payload if zlib.crc32(payload) == crc else None), True
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -60,6 +60,9 @@ class _Held:
     """None: only in the journal (it came over the memory budget)."""
     memory: int
     """Bytes it holds in memory, as counted against the budget."""
+    shadow: Shadowed | None = None
+    """The shadow's answers of a batch kept in the journal only (its record was written
+    before the shadow ran; they are small: no inputs)."""
 
 
 @dataclass
@@ -131,7 +134,8 @@ class PredictionLog:
             keep = self._bytes + size <= self.memory_bytes
             if keep or ticket.place is not None:
                 memory = size if keep else 0
-                self._held[ticket.seq] = _Held(ticket, rows, item if keep else None, memory)
+                shadow = None if keep or isinstance(item, Failure) else item.shadow
+                self._held[ticket.seq] = _Held(ticket, rows, item if keep else None, memory, shadow)
                 self._rows += rows
                 self._bytes += memory
             else:
@@ -200,16 +204,37 @@ class PredictionLog:
             return written
 
     def _load(self, chunk: Sequence[_Held]) -> tuple[Batch, list[tuple[int, Failure]]]:
+        """The chunk's batches and failures, those over the budget read from the journal;
+        a record that cannot be read back (the disk altered it) is dropped and counted."""
+        spilled = [held for held in chunk if held.item is None]
+        read: dict[int, Entry | Failure] = {}
+        if spilled:
+            assert self.journal is not None
+            places = [held.ticket.place for held in spilled if held.ticket.place is not None]
+            for held, payload in zip(spilled, self.journal.read(places), strict=True):
+                item = None if payload is None else decode(payload)[1]
+                if isinstance(item, Entry) and held.shadow is not None:
+                    item.shadow = held.shadow
+                if item is not None:
+                    read[held.ticket.seq] = item
+        lost = [held for held in spilled if held.ticket.seq not in read]
+        if lost:
+            self.dropped_rows += sum(held.rows for held in lost)
+            logger.error(
+                "mloop: %d records of the prediction journal %s were altered on disk: "
+                "%d answered rows cannot be logged",
+                len(lost),
+                None if self.journal is None else self.journal.folder,
+                sum(held.rows for held in lost),
+            )
+            self._forget([held.ticket.seq for held in lost])
         batch: Batch = []
         failures: list[tuple[int, Failure]] = []
         for held in chunk:
-            item = held.item
-            if item is None:
-                assert self.journal is not None and held.ticket.place is not None
-                item = decode(self.journal.read(held.ticket.place))[1]
+            item = held.item or read.get(held.ticket.seq)
             if isinstance(item, Failure):
                 failures.append((held.ticket.seq, item))
-            else:
+            elif item is not None:
                 batch.append((held.ticket.seq, item))
         return batch, failures
 
