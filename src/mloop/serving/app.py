@@ -22,7 +22,6 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,7 @@ from mloop.serving.openapi import request_schema, response_schema
 from mloop.serving.options import ServeOptions
 from mloop.serving.payload import Limits, PayloadError
 from mloop.serving.predlog import PredictionLog
-from mloop.serving.recovery import journal_root, open_journal, recover_source
+from mloop.serving.recovery import journal_root, open_journal, recover_source, source_name
 from mloop.serving.redact import redact
 from mloop.serving.scorer import Scorer
 from mloop.serving.served import Routing, Scores, ServedModel
@@ -127,9 +126,7 @@ class Server:
         except MloopError:
             workspace = None
         root = journal_root(options.journal_dir, workspace)
-        source = options.source
-        if Path(source).is_dir():  # a package folder, however it was written
-            source = str(Path(source).resolve())
+        source = source_name(options.source)
         journal = open_journal(
             self.client, root, options.project, source, options.journal_sync_seconds
         )

@@ -47,6 +47,11 @@ def journal_root(explicit: str | os.PathLike[str] | None, workspace: Path | None
     return Path(state) / "mloop" / "journal"
 
 
+def source_name(source: str) -> str:
+    """How journals name a source: a package folder by its absolute path, however given."""
+    return str(Path(source).resolve()) if Path(source).is_dir() else source
+
+
 def source_folder(root: Path, uri: str, project: str, source: str) -> Path:
     """The folder of the journals of the servers of ``source`` on store ``uri``."""
     key = hashlib.sha256(f"{uri}\0{project}\0{source}".encode()).hexdigest()[:12]
@@ -159,7 +164,7 @@ def recover(client: Client, root: Path, source: str | None = None) -> tuple[list
             continue
         if source_folder(root, uri, meta["project"], meta["source"]) != folder:
             others += 1
-        elif source is None or meta["source"] == source:
+        elif source is None or meta["source"] == source_name(source):
             done.extend(recover_source(client, folder))
     return done, others
 
