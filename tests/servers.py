@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -105,3 +108,90 @@ def until(condition: Callable[[], bool], seconds: float = 10, message: str = "")
             return
         time.sleep(0.05)
     raise AssertionError(message or "the condition did not hold in time")
+
+
+def serve_process(
+    registered: Registered, source: str, port: int, *extra: str
+) -> subprocess.Popen[bytes]:
+    """`mloop serve SOURCE` as a real process on ``port``, on the registered models' stores
+    (its output, stdout and stderr together, is read with ``communicate``)."""
+    settings = registered.client.settings
+    command = [
+        sys.executable,
+        "-m",
+        "mloop",
+        "--uri",
+        settings.uri,
+        "--blobs",
+        str(settings.blobs),
+        "serve",
+        source,
+        "--port",
+        str(port),
+        *extra,
+    ]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+@contextmanager
+def serve_on_free_port(
+    registered: Registered, source: str, *extra: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """:func:`serve_process` on a free port: the process and its port; killed on the way
+    out if it still runs."""
+    port = free_port()
+    proc = serve_process(registered, source, port, *extra)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def stop(proc: subprocess.Popen[bytes], seconds: float = 60) -> str:
+    """SIGTERM, then wait for the server to finish: its output."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=seconds)[0].decode()
+
+
+def load_until_gone(
+    url: str, body: list[dict[str, object]], answered: list[str], errors: list[str]
+) -> None:
+    """Send ``body`` to /predict, one request after the other, until the server stops
+    answering 200; the request ids answered go to ``answered``, the reason it stopped to
+    ``errors``."""
+    with httpx.Client(base_url=url, timeout=10) as http:
+        while True:
+            try:
+                answer = http.post("/predict", json=body)
+            except httpx.HTTPError as exc:  # the server is gone: stop
+                errors.append(type(exc).__name__)
+                return
+            if answer.status_code != 200:
+                errors.append(str(answer.status_code))
+                return
+            answered.append(answer.json()["request_id"])
+
+
+def start_load(
+    url: str, body: list[dict[str, object]], clients: int = 8
+) -> tuple[list[str], list[threading.Thread]]:
+    """``clients`` threads running :func:`load_until_gone`: the request ids answered (filled
+    as the answers come) and the threads."""
+    answered: list[str] = []
+    threads = [
+        threading.Thread(target=load_until_gone, args=(url, body, answered, []))
+        for _ in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    return answered, threads
+
+
+def logged_ids(client: Client) -> list[str]:
+    """The request ids of every row in the prediction log."""
+    from mloop.serving import predictions
+
+    rows = predictions(client=client)
+    return [] if rows.empty else rows["request_id"].tolist()

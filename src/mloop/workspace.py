@@ -25,7 +25,7 @@ _CONFIG_TEMPLATE = """\
 # experiment = "Default"              # experiment used when a run names none
 """
 
-_GITIGNORE = "mloop.db\nmloop.db-*\nblobs/\ntmp/\ncache/\n"
+_GITIGNORE = "mloop.db\nmloop.db-*\nblobs/\ntmp/\ncache/\njournal/\n"
 
 
 def find_workspace(start: Path) -> Path | None:

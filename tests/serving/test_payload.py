@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mloop.models import ColumnSpec, Signature
-from mloop.serving.payload import FrameBuilder, Parser, PayloadError, merge
+from mloop.serving.payload import FrameBuilder, Limits, Parser, PayloadError, merge
 
 SIGNATURE = Signature(
     (
@@ -110,7 +110,7 @@ bodies = (
 @settings(max_examples=400, deadline=None)
 @given(body=bodies)
 def test_any_body_is_rows_or_a_payload_error(body: bytes) -> None:
-    parser, build = Parser(SIGNATURE, max_rows=3), FrameBuilder(SIGNATURE)
+    parser, build = Parser(SIGNATURE, Limits(rows=3)), FrameBuilder(SIGNATURE)
     try:
         frame = build(parser.parse(body))
     except PayloadError as error:

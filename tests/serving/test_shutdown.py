@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -13,47 +11,14 @@ import httpx
 import pytest
 
 from mloop.serving import predictions
-from servers import Registered, free_port, wait_ready
-
-
-def _serve(registered: Registered, source: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    settings = registered.client.settings
-    command = [
-        sys.executable,
-        "-m",
-        "mloop",
-        "--uri",
-        settings.uri,
-        "--blobs",
-        str(settings.blobs),
-        "serve",
-        source,
-        "--port",
-        str(port),
-        *extra,
-    ]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def _load(url: str, body: list[dict[str, object]], answered: list[str], errors: list[str]) -> None:
-    with httpx.Client(base_url=url, timeout=10) as http:
-        while True:
-            try:
-                answer = http.post("/predict", json=body)
-            except httpx.HTTPError as exc:  # the server is gone: stop
-                errors.append(type(exc).__name__)
-                return
-            if answer.status_code != 200:
-                errors.append(str(answer.status_code))
-                return
-            answered.append(answer.json()["request_id"])
+from servers import Registered, free_port, load_until_gone, serve_process, wait_ready
 
 
 @pytest.mark.slow
 def test_sigterm_under_load_loses_no_logged_prediction(registered: Registered) -> None:
     port = free_port()
     # Nothing is flushed while serving: every row must be written on the way out.
-    proc = _serve(
+    proc = serve_process(
         registered,
         "models:/bc@champion",
         port,
@@ -70,7 +35,7 @@ def test_sigterm_under_load_loses_no_logged_prediction(registered: Registered) -
         errors: list[str] = []
         clients = [
             threading.Thread(
-                target=_load, args=(f"http://127.0.0.1:{port}", body, answered, errors)
+                target=load_until_gone, args=(f"http://127.0.0.1:{port}", body, answered, errors)
             )
             for _ in range(4)
         ]
@@ -95,7 +60,9 @@ def test_sigterm_under_load_loses_no_logged_prediction(registered: Registered) -
 @pytest.mark.slow
 def test_two_workers_serve_and_log(registered: Registered) -> None:
     port = free_port()
-    proc = _serve(registered, "models:/bc/1", port, "--workers", "2", "--flush-seconds", "0.2")
+    proc = serve_process(
+        registered, "models:/bc/1", port, "--workers", "2", "--flush-seconds", "0.2"
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             wait_ready(http, 60)
@@ -115,9 +82,9 @@ def test_two_workers_serve_and_log(registered: Registered) -> None:
 
 def test_serve_refuses_bad_options_before_starting(registered: Registered, tmp_path: Path) -> None:
     for extra, words in ((["--workers", "0"], "--workers"), (["--poll", "0"], "--poll")):
-        proc = _serve(registered, "models:/bc/1", free_port(), *extra)
+        proc = serve_process(registered, "models:/bc/1", free_port(), *extra)
         output, _ = proc.communicate(timeout=60)
         assert proc.returncode != 0 and words in output.decode()
-    proc = _serve(registered, "not a name", free_port())
+    proc = serve_process(registered, "not a name", free_port())
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "not a valid deployment name" in output.decode()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import pandas as pd
+import pytest
 
 from mloop.serving import Deployments, predictions
 from mloop.tracking.client import Client
@@ -27,12 +28,15 @@ def test_canary_weights_hold_over_2000_requests(registered: Registered) -> None:
     assert abs(challenger - 200) < 5 * 13.42, challenger
 
 
-def test_a_shadow_is_logged_and_never_answers(registered: Registered) -> None:
+@pytest.mark.parametrize(
+    "memory", [64 * 1024 * 1024, 1], ids=["in memory", "over the budget: read back"]
+)
+def test_a_shadow_is_logged_and_never_answers(registered: Registered, memory: int) -> None:
     X = registered.X.iloc[:25]
     Deployments(registered.client).create(
         "bc-api", "models:/bc@champion", shadow="models:/bc@challenger"
     )
-    with serving(registered.client, "bc-api") as server:
+    with serving(registered.client, "bc-api", log_memory_bytes=memory) as server:
         answers = [server.predict(X.iloc[[i]]).json() for i in range(len(X))]
     assert {a["model"] for a in answers} == {"models:/bc/1"}
     assert all(
@@ -46,6 +50,7 @@ def test_a_shadow_is_logged_and_never_answers(registered: Registered) -> None:
     np.testing.assert_allclose(rows["shadow.proba.1"], shadow.predict_proba(X)[:, 1])  # type: ignore[attr-defined]
     assert rows["shadow.error"].isna().all()
     assert list(rows["request_id"]) == [a["request_id"] for a in answers]
+    np.testing.assert_array_equal(rows["input.mean radius"], X["mean radius"])
 
 
 @dataclass

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from mloop.cli import render
 from mloop.cli.state import state
-from mloop.errors import InvalidArgument
+from mloop.errors import BackendUnavailable, InvalidArgument
 from mloop.registry.times import parse_duration
 
+if TYPE_CHECKING:
+    from mloop.serving.recovery import Replayed
+
 app = typer.Typer(
-    help="Read the prediction log that `mloop serve` writes: traffic, latency and labels.",
+    help="Read the prediction log that `mloop serve` writes: traffic, latency and labels; "
+    "recover what killed servers had not written.",
     no_args_is_help=True,
 )
 
@@ -92,3 +97,71 @@ def show(
         )
     if export is not None:
         st.console.print(f"Rows written to {export}")
+
+
+@app.command("recover")
+def recover(
+    ctx: typer.Context,
+    source: Annotated[
+        str | None,
+        typer.Argument(help="Only the journals of this source (as given to mloop serve)."),
+    ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="The journal folder, if mloop serve was given one."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write to the prediction log what scoring servers that were killed (SIGKILL, the OOM
+    killer, a lost node) had answered but not written yet, from their journals on this
+    machine. A server does this for its own source when it starts; this command is for a
+    source that is not served again. Journals of servers still running are left alone.
+
+    Example: mloop predictions recover churn-api
+    """
+    from mloop.serving.recovery import journal_root
+    from mloop.serving.recovery import recover as recover_journals
+
+    st = state(ctx)
+    client = st.client()
+    root = journal_root(journal, client.settings.workspace)
+    done, others = recover_journals(client, root, source)
+    failed = [r for r in done if r.error is not None]
+    if as_json:
+        render.print_json(
+            st.console,
+            {
+                "journal": str(root),
+                "recovered": [
+                    {"source": r.source, "rows": r.rows, "failures": r.failures, "error": r.error}
+                    for r in done
+                ],
+                "other_stores": others,
+            },
+        )
+    else:
+        _print_recovered(st.console, root, done, others)
+    if failed:
+        raise BackendUnavailable(
+            f"{len(failed)} journal(s) could not be written to the log; they are kept: "
+            "run this again once the store is reachable"
+        )
+
+
+def _print_recovered(console: Console, root: Path, done: list[Replayed], others: int) -> None:
+    for r in done:
+        if r.error is None:
+            console.print(
+                f"Wrote {r.rows:,} predictions and {r.failures:,} failed requests of a stopped "
+                f"server of {escape(r.source)} to the log"
+            )
+        else:
+            console.print(
+                f"Not written yet, from a server of {escape(r.source)}: {escape(r.error)}"
+            )
+    if not done:
+        console.print(f"No journal of a stopped server in {escape(str(root))}: nothing to write.")
+    if others:
+        console.print(
+            f"{others} source(s) in {escape(str(root))} belong to other stores (see --uri)."
+        )

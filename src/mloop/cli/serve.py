@@ -45,6 +45,34 @@ def serve(
     max_rows: Annotated[
         int, typer.Option("--max-rows", help="Rows allowed in one request.")
     ] = 10_000,
+    max_string: Annotated[
+        int, typer.Option("--max-string-length", help="Characters allowed in one text value.")
+    ] = 65_536,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            help="Folder of the prediction journal (default: .mloop/journal in the workspace, "
+            "else ~/.local/state/mloop/journal).",
+        ),
+    ] = None,
+    no_journal: Annotated[
+        bool,
+        typer.Option("--no-journal", help="Keep logged predictions in memory only until written."),
+    ] = False,
+    log_memory: Annotated[
+        int,
+        typer.Option(
+            "--log-memory-bytes", help="Logged predictions held in memory; more wait on disk."
+        ),
+    ] = 64 * 1024 * 1024,
+    header_timeout: Annotated[
+        float,
+        typer.Option("--header-timeout", help="Seconds a connection has to send its headers."),
+    ] = 10.0,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", help="Open connections; more are answered 503.")
+    ] = 1000,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
     project: Annotated[
         str, typer.Option("--project", help="The project of the deployment or model.")
@@ -53,7 +81,9 @@ def serve(
     """Serve a model or a deployment over HTTP: POST /predict, POST /feedback, GET /health,
     /ready, /metadata, /metrics (Prometheus) and /docs.
 
-    Predictions are logged (Parquet segments in the blob store) unless --no-log. SIGINT or
+    Predictions are logged (Parquet segments in the blob store) unless --no-log; each scored
+    batch is first written to a local journal, so a killed server loses no answered
+    prediction (the next server of the same source writes them to the log). SIGINT or
     SIGTERM finishes the requests in flight and writes the log before exiting.
 
     Example: mloop serve churn-api --port 8080
@@ -61,7 +91,21 @@ def serve(
     from mloop.serving.options import ServeOptions
     from mloop.serving.server import run
 
-    _check_numbers(port, workers, flush_rows, flush_seconds, poll, max_body, max_rows)
+    _check_numbers(
+        port,
+        workers,
+        flush_seconds,
+        poll,
+        header_timeout,
+        {
+            "--flush-rows": flush_rows,
+            "--max-body-bytes": max_body,
+            "--max-rows": max_rows,
+            "--max-string-length": max_string,
+            "--log-memory-bytes": log_memory,
+            "--max-connections": max_connections,
+        },
+    )
     st = state(ctx)
     settings = st.client().settings
     options = ServeOptions(
@@ -75,6 +119,12 @@ def serve(
         poll_seconds=poll,
         max_body_bytes=max_body,
         max_rows=max_rows,
+        max_string_length=max_string,
+        journal=not no_journal,
+        journal_dir=None if journal is None else str(journal),
+        log_memory_bytes=log_memory,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
         announce=True,
     )
     st.console.print(f"mloop serving {source} on http://{host}:{port} (Ctrl-C stops)")
@@ -84,23 +134,21 @@ def serve(
 def _check_numbers(
     port: int,
     workers: int,
-    flush_rows: int,
     flush_seconds: float,
     poll: float,
-    max_body: int,
-    max_rows: int,
+    header_timeout: float,
+    counts: dict[str, int],
 ) -> None:
     if not 0 <= port <= 65535:
         raise InvalidArgument(f"--port {port}: a port is 0 to 65535")
-    for name, value in (
-        ("--workers", workers),
-        ("--flush-rows", flush_rows),
-        ("--max-body-bytes", max_body),
-        ("--max-rows", max_rows),
-    ):
+    for name, value in {"--workers": workers, **counts}.items():
         if value < 1:
             raise InvalidArgument(f"{name} must be at least 1, got {value}")
-    for name, seconds in (("--flush-seconds", flush_seconds), ("--poll", poll)):
+    for name, seconds in (
+        ("--flush-seconds", flush_seconds),
+        ("--poll", poll),
+        ("--header-timeout", header_timeout),
+    ):
         if not 0.05 <= seconds <= 86400:
             raise InvalidArgument(f"{name} must be between 0.05 and 86400 seconds")
 

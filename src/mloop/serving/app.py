@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 import uuid
@@ -36,14 +37,17 @@ from mloop.serving.follow import Follower
 from mloop.serving.metrics import ServerMetrics
 from mloop.serving.openapi import request_schema, response_schema
 from mloop.serving.options import ServeOptions
-from mloop.serving.payload import PayloadError
+from mloop.serving.payload import Limits, PayloadError
 from mloop.serving.predlog import PredictionLog
+from mloop.serving.recovery import journal_root, open_journal, recover_source, source_name
+from mloop.serving.redact import redact
 from mloop.serving.scorer import Scorer
 from mloop.serving.served import Routing, Scores, ServedModel
 from mloop.serving.source import Source
 from mloop.store import validate
 from mloop.tracking.client import Client
 
+logger = logging.getLogger("mloop.serving")
 JSON = "application/json"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _PARSE_INLINE = 256 * 1024  # bytes of body parsed on the event loop itself
@@ -59,16 +63,24 @@ class Server:
         self.source.check()
         self.metrics = ServerMetrics()
         self.log = (
-            PredictionLog(self.client, options.flush_rows, options.flush_seconds, options.project)
+            PredictionLog(
+                self.client,
+                options.flush_rows,
+                options.flush_seconds,
+                options.project,
+                memory_bytes=options.log_memory_bytes,
+            )
             if options.log_predictions
             else None
         )
+        if self.log is not None:
+            self.metrics.watch(self.log)
         self.scorer = Scorer(self.log, options.max_batch_rows)
         self.follower = Follower(
             self.client,
             self.source,
             poll_seconds=options.poll_seconds,
-            max_rows=options.max_rows,
+            limits=Limits(options.max_rows, options.max_string_length),
             on_swap=self._swapped,
         )
 
@@ -90,6 +102,8 @@ class Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         if self.log is not None:
+            if self.options.journal:
+                await asyncio.to_thread(self._open_journal, self.log)
             self.log.start()
         following = asyncio.create_task(self.follower.run())
         try:
@@ -102,6 +116,23 @@ class Server:
             self.scorer.close()
             if self.log is not None:
                 await asyncio.to_thread(self.log.close)
+
+    def _open_journal(self, log: PredictionLog) -> None:
+        """This server's journal; the journals of servers of the same source that died are
+        written to the log in the background (see :mod:`mloop.serving.recovery`)."""
+        options = self.options
+        try:
+            workspace = self.client.settings.workspace
+        except MloopError:
+            workspace = None
+        root = journal_root(options.journal_dir, workspace)
+        source = source_name(options.source)
+        journal = open_journal(
+            self.client, root, options.project, source, options.journal_sync_seconds
+        )
+        log.use_journal(journal)
+        folder = journal.folder.parent
+        log.recovery = lambda: all(r.error is None for r in recover_source(self.client, folder))
 
     # -- POST /predict ------------------------------------------------------------------
     async def predict(self, request: Request) -> Response:
@@ -129,9 +160,9 @@ class Server:
         )
 
     def _not_ready(self) -> Response:
-        reason = self.follower.error or "the model is still loading"
+        reason = self.follower.error or "the model is still loading"  # in full in the log
         self.metrics.refused("not_ready", 503)
-        return _json(503, {"error": f"not ready: {reason}"}, {"retry-after": "1"})
+        return _json(503, {"error": f"not ready: {redact(reason)}"}, {"retry-after": "1"})
 
     # -- POST /feedback -----------------------------------------------------------------
     async def feedback(self, request: Request) -> Response:
@@ -144,10 +175,13 @@ class Server:
         try:
             await asyncio.to_thread(self.client.store.predictions.add_labels, labels)
         except InvalidArgument as exc:
-            return _json(422, {"error": str(exc)})
+            return _json(422, {"error": redact(str(exc))})
         except MloopError as exc:  # the store is unreachable, ...: say so, with its status
+            logger.warning("mloop: labels not stored: %s", exc)
             self.metrics.refused("feedback_not_stored", http_status(exc))
-            return _json(http_status(exc), {"error": f"the labels were not stored: {exc}"})
+            return _json(
+                http_status(exc), {"error": f"the labels were not stored: {redact(str(exc))}"}
+            )
         return _json(200, {"recorded": len(labels)})
 
     # -- the rest -----------------------------------------------------------------------
@@ -166,8 +200,6 @@ class Server:
         return _json(200, described)
 
     def prometheus(self) -> Response:
-        if self.log is not None:
-            self.metrics.buffered.set(self.log.buffered)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     def openapi(self, app: FastAPI) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from mloop.serving.payload import DEFAULT_LIMITS, Limits
 from mloop.serving.served import Routing
 from mloop.serving.source import Source, Target, build
 from mloop.tracking.client import Client
@@ -27,13 +28,13 @@ class Follower:
         source: Source,
         *,
         poll_seconds: float = 1.0,
-        max_rows: int = 10_000,
+        limits: Limits = DEFAULT_LIMITS,
         on_swap: Callable[[Routing], None] = lambda routing: None,
     ) -> None:
         self.client = client
         self.source = source
         self.poll_seconds = poll_seconds
-        self.max_rows = max_rows
+        self.limits = limits
         self.on_swap = on_swap
         self.routing: Routing | None = None
         self.target: Target | None = None
@@ -54,7 +55,7 @@ class Follower:
             if target == self.target:
                 return False
             loaded = {m.package or m.label: m for m in self.routing.models} if self.routing else {}
-            routing = await asyncio.to_thread(build, self.client, target, loaded, self.max_rows)
+            routing = await asyncio.to_thread(build, self.client, target, loaded, self.limits)
         except Exception as exc:  # keep serving what is loaded; say why once
             message = f"{type(exc).__name__}: {exc}"
             if message != self.error:

@@ -20,5 +20,18 @@ class ServeOptions:
     max_body_bytes: int = 10 * 1024 * 1024
     max_rows: int = 10_000
     max_batch_rows: int = 256
+    max_string_length: int = 65_536
+    """Characters allowed in one string value (longer ones are refused, 422)."""
+    journal: bool = True
+    """Journal every scored batch before answering (see :mod:`mloop.serving.journal`)."""
+    journal_dir: str | None = None
+    """Where journals are kept (None: the workspace's, else the user's state folder)."""
+    journal_sync_seconds: float = 0.05
+    log_memory_bytes: int = 64 * 1024 * 1024
+    """Buffered predictions held in memory; beyond it they wait in the journal."""
+    header_timeout: float = 10.0
+    """Seconds a connection has to send a request's headers before it is closed."""
+    max_connections: int = 1000
+    """Open connections; a connection over it is answered 503 and closed."""
     announce: bool = False
     """Print a line to stderr each time the served models change."""

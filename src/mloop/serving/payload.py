@@ -59,6 +59,20 @@ class PayloadError(Exception):
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one request may hold (``--max-rows``, ``--max-string-length``)."""
+
+    rows: int = 10_000
+    string_length: int = 65_536
+    """Characters in one text value: a row is copied into the prediction log and its
+    journal, so one huge value must not cost the server its memory."""
+
+
+DEFAULT_LIMITS = Limits()
+_TEXT = (STRING, CATEGORY, DATETIME)
+
+
 @dataclass(slots=True)
 class Rows:
     """Checked input rows, column by column in signature order."""
@@ -130,10 +144,11 @@ def _jsonable(value: Any) -> bool:
 class Parser:
     """Turns a request body into :class:`Rows` for one signature."""
 
-    def __init__(self, signature: Signature, max_rows: int = 10_000) -> None:
+    def __init__(self, signature: Signature, limits: Limits = DEFAULT_LIMITS) -> None:
         self.specs = signature.inputs
         self.names = [spec.name for spec in self.specs]
-        self.max_rows = max_rows
+        self.limits = limits
+        self._text = [spec.name for spec in self.specs if spec.type in _TEXT]
         self._checks = [
             (spec.name, _CHECKS[spec.type], spec.type not in _NEVER_NULL, spec)
             for spec in self.specs
@@ -174,6 +189,7 @@ class Parser:
                 break
         if errors:
             raise PayloadError(422, _summary(errors), errors)
+        _check_lengths({name: columns[name] for name in self._text}, self.limits, by_row=True)
         return Rows(columns, len(data))
 
     def columnar(self, data: dict[str, Any]) -> Rows:
@@ -200,15 +216,31 @@ class Parser:
             )
         count = lengths.pop()
         self._count(count)
+        _check_lengths({name: columns[name] for name in self._text}, self.limits, by_row=False)
         return Rows(columns, count)
 
     def _count(self, count: int) -> None:
         if count == 0:
             raise PayloadError(400, "the batch is empty: send at least one row")
-        if count > self.max_rows:
+        if count > self.limits.rows:
             raise PayloadError(
-                413, f"{count} rows in one request; the limit is {self.max_rows} (--max-rows)"
+                413, f"{count} rows in one request; the limit is {self.limits.rows} (--max-rows)"
             )
+
+
+def _check_lengths(columns: dict[str, list[Any]], limits: Limits, *, by_row: bool) -> None:
+    """Refuse text values longer than the limit, naming the field (422)."""
+    cap = limits.string_length
+    errors = []
+    for name, values in columns.items():
+        for i, value in enumerate(values):
+            if type(value) is str and len(value) > cap:
+                expected = f"a string of at most {cap} characters (--max-string-length)"
+                got = f"got a string of {len(value)} characters"
+                errors.append(field_error(i if by_row else None, name, expected, got))
+                break
+    if errors:
+        raise PayloadError(422, _summary(errors), errors)
 
 
 _MISSING = object()
@@ -273,7 +305,7 @@ def _column(spec: ColumnSpec, values: list[Any]) -> Any:
     return pd.Series(values, dtype=object)
 
 
-def loose_parse(body: bytes, max_rows: int) -> Rows:
+def loose_parse(body: bytes, limits: Limits) -> Rows:
     """Rows for a model without a signature: any fields, checked by the model itself."""
     try:
         data = orjson.loads(body)
@@ -296,8 +328,9 @@ def loose_parse(body: bytes, max_rows: int) -> Rows:
         )
     if count == 0 or not columns:
         raise PayloadError(400, "the batch is empty: send at least one row")
-    if count > max_rows:
-        raise PayloadError(413, f"{count} rows in one request; the limit is {max_rows}")
+    if count > limits.rows:
+        raise PayloadError(413, f"{count} rows in one request; the limit is {limits.rows}")
+    _check_lengths(columns, limits, by_row=isinstance(data, list))
     return Rows(columns, count)
 
 

@@ -1,75 +1,68 @@
-"""The prediction log: every scored row, kept in memory and flushed to Parquet segments.
+"""The prediction log's buffer: every scored batch journaled, held in memory up to a byte
+budget, and written as segments (:mod:`mloop.serving.segments`) in the background.
 
-A segment is one Parquet blob holding the rows one model version answered for one
-deployment revision, indexed in the store by deployment, model version and time
-range. Flushes happen every ``flush_rows`` rows, every ``flush_seconds`` seconds,
-and on close (a server's graceful shutdown), on a background thread, so scoring
-never waits for storage. A flush that fails (the store is unreachable) keeps its
-rows in memory and is retried at the next one.
-
-Columns of a segment: ``request_id``, ``row`` (the row's position in its request),
-``time`` (UTC), ``latency_ms``, ``input.<column>`` for each model input,
-``output.prediction``, ``output.proba.<class>`` for a classifier, and for a shadow
-model ``shadow.model``, ``shadow.prediction``, ``shadow.proba.<class>`` and
-``shadow.error``.
+A server writes each batch to its journal (:mod:`mloop.serving.journal`) before the
+answers go out, then hands it to the buffer. Segments are written every ``flush_rows``
+rows, every ``flush_seconds`` seconds and on close, on a background thread, so scoring
+never waits for storage. The buffer keeps batches in memory up to ``memory_bytes``;
+beyond that a batch is kept only in the journal and read back when it is written, so a
+store that is down for an hour costs disk, not memory. A flush that fails (the store is
+unreachable) leaves its rows where they are, counts the failure, and is retried
+``flush_seconds`` later. Without a journal (batch scoring, ``--no-journal``) a batch over
+the budget is dropped and counted.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import itertools
 import logging
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from mloop.errors import MloopError, NotFound
-from mloop.serving.served import Scores, ServedModel
-from mloop.store import Failure, NewSegment
+from mloop.errors import MloopError
+from mloop.serving.journal import Journal, Place
+from mloop.serving.ledger import Ledger
+from mloop.serving.records import Answerer, Entry, Shadowed, decode, encode_entry, encode_failure
+from mloop.serving.segments import Batch, LogWriter, segment_table
+from mloop.store import Failure
 from mloop.tracking.client import Client
 from mloop.workspace import cache_root
 
+__all__ = ["Entry", "PredictionLog", "Shadowed", "Ticket"]
+
 logger = logging.getLogger("mloop.serving")
-MAX_FAILURES = 10_000
-"""Failed requests kept in memory while the store cannot take them."""
+MIB = 1024 * 1024
+CHUNK_BYTES = 16 * MIB
+"""Journal bytes written as segments at a time (a flush reads no more than this back)."""
+_FAILURE_BYTES = 256
+"""A failed request's size in memory, without a journal to measure it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A batch's journal record: its sequence number, where it is, its size in bytes."""
+
+    seq: int
+    place: Place | None
+    size: int
 
 
 @dataclass(slots=True)
-class Shadowed:
-    """What the shadow model said about a batch (or why it could not)."""
-
-    served: ServedModel
-    scores: Scores | None
-    error: str | None = None
-
-
-@dataclass(slots=True, eq=False)
-class Entry:
-    """One scored batch: the requests in it, their inputs and the model's outputs."""
-
-    served: ServedModel
-    deployment: str | None
-    revision: int | None
-    request_ids: list[str]
-    counts: list[int]
-    times: list[int]
-    """Each request's arrival, ms since the epoch."""
-    latencies: list[float]
-    """Each request's time to its answer, ms."""
-    inputs: pd.DataFrame
-    scores: Scores
+class _Held:
+    ticket: Ticket
+    rows: int
+    item: Entry | Failure | None
+    """None: only in the journal (it came over the memory budget)."""
+    memory: int
+    """Bytes it holds in memory, as counted against the budget."""
     shadow: Shadowed | None = None
-
-    @property
-    def rows(self) -> int:
-        return len(self.inputs)
+    """The shadow's answers of a batch kept in the journal only (its record was written
+    before the shadow ran; they are small: no inputs)."""
 
 
 @dataclass
@@ -80,44 +73,200 @@ class PredictionLog:
     flush_rows: int = 10_000
     flush_seconds: float = 10.0
     project: str = "default"
-    _entries: list[Entry] = field(default_factory=list)
-    _failures: list[Failure] = field(default_factory=list)
+    memory_bytes: int = 64 * MIB
+    recovery: Callable[[], bool] | None = None
+    """Writes the journals of servers that died; True once none is left (retried before
+    each flush until then)."""
+    flush_failures: int = 0
+    dropped_rows: int = 0
+    journal: Journal | None = field(default=None, init=False)
+    _writer: LogWriter = field(init=False)
+    _held: dict[int, _Held] = field(default_factory=dict)
     _rows: int = 0
+    _bytes: int = 0
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _journaling: threading.Lock = field(default_factory=threading.Lock)
     _flushing: threading.Lock = field(default_factory=threading.Lock)
     _wake: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _warned: float = 0.0
 
-    def append(self, entry: Entry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-            self._rows += entry.rows
-            full = self._rows >= self.flush_rows
-        if full:
-            self._wake.set()
+    def __post_init__(self) -> None:
+        self._writer = LogWriter(self.client, self.project, Ledger())
+
+    def use_journal(self, journal: Journal) -> None:
+        """Journal every batch from now on (call before the first one)."""
+        self.journal = journal
+        self._writer = LogWriter(self.client, self.project, journal.ledger)
+
+    # -- taking batches (the scoring thread) ---------------------------------------------
+    def record(self, entry: Entry, shadow: Answerer | None = None) -> Ticket:
+        """Journal ``entry`` before its answers go out (``shadow``: the model that will
+        shadow it, named in the record); hand it to :meth:`append` after."""
+        return self._record(lambda seq: encode_entry(seq, entry, shadow))
+
+    def append(self, entry: Entry, ticket: Ticket | None = None) -> None:
+        """Buffer ``entry`` (journaled first, unless :meth:`record` did)."""
+        ticket = ticket or self.record(entry)
+        self._hold(ticket, entry, entry.rows, ticket.size or _estimate(entry))
 
     def fail(self, failure: Failure) -> None:
-        """Keep a request the model could not score; written with the next flush. While
-        the store is away, only the newest ``MAX_FAILURES`` are kept."""
-        with self._lock:
-            self._failures.append(failure)
-            if len(self._failures) > MAX_FAILURES:
-                del self._failures[: len(self._failures) - MAX_FAILURES]
-                logger.warning("mloop: the store is away; older failed requests were dropped")
+        """Keep a request the model could not score; written with the next flush."""
+        ticket = self._record(lambda seq: encode_failure(seq, failure))
+        self._hold(ticket, failure, 0, ticket.size or _FAILURE_BYTES)
 
+    def _record(self, encode: Callable[[int], bytes]) -> Ticket:
+        if self.journal is None:
+            return Ticket(next(self._seq), None, 0)
+        with self._journaling:  # records are in the files in sequence order
+            seq = next(self._seq)
+            payload = encode(seq)
+            try:
+                return Ticket(seq, self.journal.append(payload, seq), len(payload))
+            except OSError as exc:  # a full disk must not fail the answers
+                self._warn(f"the prediction journal could not be written: {exc}")
+                return Ticket(seq, None, len(payload))
+
+    def _hold(self, ticket: Ticket, item: Entry | Failure, rows: int, size: int) -> None:
+        with self._lock:
+            keep = self._bytes + size <= self.memory_bytes
+            if keep or ticket.place is not None:
+                memory = size if keep else 0
+                shadow = None if keep or isinstance(item, Failure) else item.shadow
+                self._held[ticket.seq] = _Held(ticket, rows, item if keep else None, memory, shadow)
+                self._rows += rows
+                self._bytes += memory
+            else:
+                self.dropped_rows += rows
+            wake = not keep or self._rows >= self.flush_rows
+        if not keep and ticket.place is None:
+            self._warn(
+                "the prediction log is over its memory budget and has no journal: "
+                f"{self.dropped_rows} rows dropped so far"
+            )
+        if wake:
+            self._wake.set()
+
+    # -- what is waiting ------------------------------------------------------------------
     @property
     def buffered(self) -> int:
+        """Rows answered and not yet written to a segment (in memory or in the journal)."""
         return self._rows
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of those rows held in memory."""
+        return self._bytes
+
+    # -- writing (the background thread) --------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="mloop-prediction-log", daemon=True)
         self._thread.start()
 
+    def _loop(self) -> None:
+        self._recover()
+        pause = 0.0
+        while not self._stop.is_set():
+            if pause:  # the last flush failed: wait, however full the buffer is
+                self._stop.wait(pause)
+            else:
+                self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            self._recover()
+            try:
+                self.flush()
+                pause = 0.0
+            except Exception as exc:  # kept; retried after a pause
+                self.flush_failures += 1
+                logger.warning("mloop: the prediction log could not be flushed: %s", exc)
+                pause = self.flush_seconds
+
+    def flush(self) -> int:
+        """Write what is buffered as segments, a chunk at a time, and the failed requests;
+        returns the rows written. At the first chunk that fails, the error is raised and
+        what was not written stays buffered."""
+        with self._flushing:
+            self._forget(self._writer.confirm())
+            if self.journal is not None:
+                self.journal.roll()
+            with self._lock:
+                waiting = list(self._held.values())
+            written = 0
+            for chunk in _chunks(waiting):
+                batch, failures = self._load(chunk)
+                written += self._writer.write(batch, self._forget)
+                self._writer.write_failures(failures)
+                self._forget([seq for seq, _ in failures])
+            return written
+
+    def _load(self, chunk: Sequence[_Held]) -> tuple[Batch, list[tuple[int, Failure]]]:
+        """The chunk's batches and failures, those over the budget read from the journal;
+        a record that cannot be read back (the disk altered it) is dropped and counted."""
+        spilled = [held for held in chunk if held.item is None]
+        read: dict[int, Entry | Failure] = {}
+        if spilled:
+            assert self.journal is not None
+            places = [held.ticket.place for held in spilled if held.ticket.place is not None]
+            for held, payload in zip(spilled, self.journal.read(places), strict=True):
+                item = None if payload is None else decode(payload)[1]
+                if isinstance(item, Entry) and held.shadow is not None:
+                    item.shadow = held.shadow
+                if item is not None:
+                    read[held.ticket.seq] = item
+        lost = [held for held in spilled if held.ticket.seq not in read]
+        if lost:
+            self.dropped_rows += sum(held.rows for held in lost)
+            logger.error(
+                "mloop: %d records of the prediction journal %s were altered on disk: "
+                "%d answered rows cannot be logged",
+                len(lost),
+                None if self.journal is None else self.journal.folder,
+                sum(held.rows for held in lost),
+            )
+            self._forget([held.ticket.seq for held in lost])
+        batch: Batch = []
+        failures: list[tuple[int, Failure]] = []
+        for held in chunk:
+            item = held.item or read.get(held.ticket.seq)
+            if isinstance(item, Failure):
+                failures.append((held.ticket.seq, item))
+            elif item is not None:
+                batch.append((held.ticket.seq, item))
+        return batch, failures
+
+    def _forget(self, seqs: Sequence[int] | set[int]) -> None:
+        places: list[Place] = []
+        with self._lock:
+            for seq in seqs:
+                held = self._held.pop(seq, None)
+                if held is None:
+                    continue
+                self._rows -= held.rows
+                self._bytes -= held.memory
+                if held.ticket.place is not None:
+                    places.append(held.ticket.place)
+        if self.journal is not None and places:
+            self.journal.done(places)
+
+    def _recover(self) -> None:
+        if self.recovery is None:
+            return
+        try:
+            if self.recovery():
+                self.recovery = None
+        except Exception as exc:  # the store is away: tried again before the next flush
+            logger.warning("mloop: journals of stopped servers not written yet: %s", exc)
+
+    # -- stopping -------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the background flusher and write everything still buffered; what cannot
-        be written (the stores are unreachable) is kept as Parquet files in the local
-        cache, named in the log, so no answered prediction is lost."""
+        """Stop the background flusher and write everything still buffered. What cannot be
+        written (the stores are unreachable) stays in the journal, for the next server of
+        this source or ``mloop predictions recover``; without a journal it is kept as
+        Parquet files in the local cache. Either way the log says where."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -126,66 +275,33 @@ class PredictionLog:
         try:
             self.flush()
         except Exception as exc:
-            with self._lock:
-                left, self._entries, self._rows = self._entries, [], 0
-            where = self._spill(left)
+            self.flush_failures += 1
+            self._keep(exc)
+        finally:
+            if self.journal is not None:
+                self.journal.close()
+
+    def _keep(self, error: Exception) -> None:
+        if self.journal is not None:
             logger.error(
-                "mloop: %d logged predictions could not be stored (%s); kept in %s",
-                sum(e.rows for e in left),
-                exc,
-                where,
+                "mloop: %d logged predictions could not be stored (%s); they are kept in the "
+                "journal %s, written by the next server of this source or by "
+                "`mloop predictions recover`",
+                self._rows,
+                error,
+                self.journal.folder,
             )
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.flush_seconds)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.flush()
-            except Exception as exc:  # kept in memory; retried at the next flush
-                logger.warning("mloop: the prediction log could not be flushed: %s", exc)
-
-    def flush(self) -> int:
-        """Write the buffered rows as segments, each group on its own; returns the rows
-        written. Groups that failed go back to the buffer and the first error is raised."""
-        with self._flushing:
-            with self._lock:
-                entries, self._entries, self._rows = self._entries, [], 0
-            groups: dict[tuple[str, str, str | None, int | None], list[Entry]] = defaultdict(list)
-            for entry in entries:
-                key = (entry.served.package, entry.served.label, entry.deployment, entry.revision)
-                groups[key].append(entry)
-            done, failed, error = 0, [], None
-            for group in groups.values():
-                try:
-                    self._write(group)
-                    done += sum(entry.rows for entry in group)
-                except Exception as exc:
-                    error = error or exc
-                    failed.extend(group)
-            if failed:
-                with self._lock:  # back ahead of newer rows, for the next flush
-                    self._entries[:0] = failed
-                    self._rows += sum(entry.rows for entry in failed)
-            error = error or self._write_failures()
-            if error is not None:
-                raise error
-            return done
-
-    def _write_failures(self) -> Exception | None:
+            return
         with self._lock:
-            failures, self._failures = self._failures, []
-        try:
-            self.client.store.predictions.add_failures(failures, self.project)
-        except NotFound as exc:  # the deployment was deleted: they can never be stored
-            logger.warning("mloop: %d failed requests not recorded: %s", len(failures), exc)
-        except Exception as exc:
-            with self._lock:
-                self._failures[:0] = failures
-            return exc
-        return None
+            left = [h.item for h in self._held.values() if isinstance(h.item, Entry)]
+            self._held, self._rows, self._bytes = {}, 0, 0
+        where = self._spill(left)
+        logger.error(
+            "mloop: %d logged predictions could not be stored (%s); kept in %s",
+            sum(e.rows for e in left),
+            error,
+            where,
+        )
 
     def _spill(self, entries: Sequence[Entry]) -> Path:
         import pyarrow.parquet as pq
@@ -203,144 +319,30 @@ class PredictionLog:
             pq.write_table(segment_table(group), folder / f"{uuid.uuid4().hex}.parquet")
         return folder
 
-    def _write(self, group: Sequence[Entry]) -> None:
-        import pyarrow.parquet as pq
-
-        table = segment_table(group)
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        digest = self.client.blobs.put_bytes(buffer.getbuffer())
-        first = group[0]
-        times = [t for entry in group for t in entry.times]
-        self.client.store.predictions.add_segment(
-            NewSegment(
-                digest=digest.hex,
-                rows=table.num_rows,
-                start=min(times),
-                end=max(times),
-                package=first.served.package,
-                model=first.served.label,
-                deployment=first.deployment,
-                revision=first.revision,
-                version_id=first.served.version_id,
-            ),
-            self.project,
-        )
+    def _warn(self, message: str) -> None:
+        """Log ``message`` at most once a minute (it comes with every batch while it lasts)."""
+        now = time.monotonic()
+        if now - self._warned >= 60:
+            self._warned = now
+            logger.error("mloop: %s", message)
 
 
-def segment_table(group: Sequence[Entry]) -> Any:
-    """The Arrow table of a group of entries of one model (see the module's columns)."""
-    import pyarrow as pa
-
-    ids: list[str] = []
-    rows: list[int] = []
-    times: list[int] = []
-    latencies: list[float] = []
-    for entry in group:
-        for rid, count, t, latency in zip(
-            entry.request_ids, entry.counts, entry.times, entry.latencies, strict=True
-        ):
-            ids.extend([rid] * count)
-            rows.extend(range(count))
-            times.extend([t] * count)
-            latencies.extend([latency] * count)
-    columns: dict[str, Any] = {
-        "request_id": pa.array(ids, pa.string()),
-        "row": pa.array(rows, pa.int32()),
-        "time": pa.array(times, pa.timestamp("ms", tz="UTC")),
-        "latency_ms": pa.array(latencies, pa.float64()),
-    }
-    for name, values in _inputs(group).items():
-        columns[f"input.{name}"] = _arrow(values)
-    _outputs(columns, "output", [entry.scores for entry in group], group[0].served.classes)
-    if any(entry.shadow is not None for entry in group):
-        _shadow(columns, group)
-    return pa.table(columns)
+def _chunks(waiting: Sequence[_Held]) -> list[list[_Held]]:
+    chunks: list[list[_Held]] = [[]]
+    size = 0
+    for held in waiting:
+        if chunks[-1] and size >= CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(held)
+        size += held.ticket.size
+    return [chunk for chunk in chunks if chunk]
 
 
-def _inputs(group: Sequence[Entry]) -> dict[str, Any]:
-    """Each input column over the group. A server's batches of float inputs are single
-    NumPy blocks: they are stacked in one step (concatenating thousands of one-row
-    DataFrames took seconds of the scoring threads' time at every flush)."""
-    first = group[0].inputs.columns
-    blocks = [entry.inputs.to_numpy() for entry in group if entry.inputs.columns.equals(first)]
-    if len(blocks) == len(group) and all(block.dtype.kind == "f" for block in blocks):
-        stacked = np.vstack(blocks)
-        return {str(name): stacked[:, j] for j, name in enumerate(first)}
-    frame = pd.concat([entry.inputs for entry in group], ignore_index=True)
-    return {str(name): frame[name] for name in frame.columns}
-
-
-def _outputs(
-    columns: dict[str, Any], prefix: str, scores: Sequence[Scores], classes: list[Any] | None
-) -> None:
-    import pyarrow as pa
-
-    columns[f"{prefix}.prediction"] = _arrow(np.concatenate([s.predictions for s in scores]))
-    if classes is not None and all(s.proba is not None for s in scores):
-        proba = np.vstack([s.proba for s in scores if s.proba is not None])
-        for j, label in enumerate(classes):
-            columns[f"{prefix}.proba.{label}"] = pa.array(proba[:, j])
-
-
-def _shadow(columns: dict[str, Any], group: Sequence[Entry]) -> None:
-    """Shadow columns; rows without a usable shadow answer hold nulls and the reason."""
-    import pyarrow as pa
-
-    labels: list[str | None] = []
-    errors: list[str | None] = []
-    predictions: list[Any] = []
-    probas: list[np.ndarray | None] = []
-    classes: list[Any] | None = None
-    for entry in group:
-        shadow, n = entry.shadow, entry.rows
-        labels.extend([None if shadow is None else shadow.served.label] * n)
-        ok = shadow is not None and shadow.scores is not None
-        errors.extend([None if ok or shadow is None else shadow.error] * n)
-        if ok:
-            assert shadow is not None and shadow.scores is not None
-            predictions.extend(shadow.scores.predictions.tolist())
-            probas.append(shadow.scores.proba)
-            classes = classes or shadow.served.classes
-        else:
-            predictions.extend([None] * n)
-            probas.append(None)
-    columns["shadow.model"] = pa.array(labels, pa.string())
-    columns["shadow.prediction"] = _arrow(pd.Series(predictions, dtype=object))
-    columns["shadow.error"] = pa.array(errors, pa.string())
-    if classes is not None:
-        width = len(classes)
-        filled = [
-            np.full((entry.rows, width), np.nan) if p is None or p.shape[1] != width else p
-            for entry, p in zip(group, probas, strict=True)
-        ]
-        proba = np.vstack(filled)
-        for j, label in enumerate(classes):
-            columns[f"shadow.proba.{label}"] = pa.array(proba[:, j])
-
-
-def _arrow(values: Any) -> Any:
-    """An Arrow array of ``values``; several answers per row become lists, and values of
-    mixed types (a model without a signature) are kept as JSON text."""
-    import pyarrow as pa
-
-    if isinstance(values, np.ndarray) and values.ndim > 1:
-        return pa.array(values.tolist())
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-        return pa.array(
-            [None if _missing(v) else json.dumps(_plain(v), default=str) for v in values],
-            pa.string(),
-        )
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _plain(value: Any) -> Any:
-    return value.tolist() if hasattr(value, "tolist") else value
+def _estimate(entry: Entry) -> int:
+    """An entry's bytes in memory, when no journal record measured it."""
+    scores = entry.scores
+    outputs = scores.predictions.nbytes + (0 if scores.proba is None else scores.proba.nbytes)
+    if entry.float_inputs:
+        return int(entry.inputs.values.nbytes) + outputs
+    return int(entry.inputs.memory_usage(index=False, deep=True).sum()) + outputs

@@ -3,9 +3,9 @@
 Requests are queued; one worker thread scores whatever is queued as one batch per
 model (and routing), so under concurrency eight single-row requests cost about one
 model call, while a lone request is scored at once (no waiting for a batch to
-fill). Each request's future is resolved as soon as its model answered; a shadow
-model runs on a second thread, off the answer's path, and the prediction log gets
-the batch after it (without a shadow, the log's append is a list append, done at once). A
+fill). Each batch is written to the prediction journal, then each request's future is
+resolved; a shadow model runs on a second thread, off the answer's path, and the
+prediction log's buffer gets the batch after it (without a shadow, at once). A
 model whose output does not have one answer per row fails its requests (422), and
 any error the scorer did not expect fails the requests it held: none is left
 waiting.
@@ -21,7 +21,9 @@ from typing import Any
 
 from mloop.errors import InvalidArgument
 from mloop.serving.payload import PayloadError, Rows, merge
-from mloop.serving.predlog import Entry, PredictionLog, Shadowed
+from mloop.serving.predlog import PredictionLog, Ticket
+from mloop.serving.records import Entry, Shadowed
+from mloop.serving.redact import redact
 from mloop.serving.served import Routing, Scores, ServedModel
 from mloop.store import Failure
 
@@ -148,6 +150,21 @@ class Scorer:
             self._resolve(jobs[0].future, None, _model_error(exc))
             return
         done = time.perf_counter()
+        entry, ticket = None, None
+        if self.log is not None:  # journaled before the answers go out
+            entry = Entry(
+                served,
+                group.routing.deployment,
+                group.routing.revision,
+                [job.request_id for job in jobs],
+                [job.rows.count for job in jobs],
+                [job.time_ms for job in jobs],
+                [(done - job.received) * 1000 for job in jobs],
+                frame,
+                scores,
+                float_inputs=served.frames_match,
+            )
+            ticket = self.log.record(entry, group.routing.shadow)
         start = 0
         for job in jobs:
             end = start + job.rows.count
@@ -157,34 +174,20 @@ class Scorer:
             )
             self._resolve(job.future, part, None)
             start = end
-        latencies = [(done - job.received) * 1000 for job in jobs]
+        if entry is None:
+            return
         if group.routing.shadow is not None:  # real work: on the second thread
-            self._after.submit(self._shadow_and_log, group, frame, scores, latencies)
-        elif self.log is not None:  # a list append: cheaper here than a thread hop
-            self._shadow_and_log(group, frame, scores, latencies)
+            self._after.submit(self._shadow_and_log, group.routing.shadow, frame, entry, ticket)
+        else:  # a list append: cheaper here than a thread hop
+            self._shadow_and_log(None, frame, entry, ticket)
 
     def _shadow_and_log(
-        self, group: _Group, frame: Any, scores: Scores, latencies: list[float]
+        self, shadow: ServedModel | None, frame: Any, entry: Entry, ticket: Ticket | None
     ) -> None:
-        shadow = group.routing.shadow
-        shadowed = None if shadow is None else _shadow(shadow, frame)
-        if self.log is None:
-            return
-        jobs = group.jobs
-        self.log.append(
-            Entry(
-                group.served,
-                group.routing.deployment,
-                group.routing.revision,
-                [job.request_id for job in jobs],
-                [job.rows.count for job in jobs],
-                [job.time_ms for job in jobs],
-                latencies,
-                frame,
-                scores,
-                shadowed,
-            )
-        )
+        if shadow is not None:
+            entry.shadow = _shadow(shadow, frame)
+        assert self.log is not None
+        self.log.append(entry, ticket)
 
     def _resolve(
         self, future: asyncio.Future[Scores], scores: Scores | None, error: Exception | None
@@ -225,5 +228,7 @@ def _model_error(exc: Exception) -> PayloadError:
     if isinstance(exc, PayloadError):
         return exc
     if isinstance(exc, InvalidArgument):  # the signature refused a value the parser let by
-        return PayloadError(422, f"the rows do not fit the model's signature: {exc}")
-    return PayloadError(422, f"the model could not score these rows: {type(exc).__name__}: {exc}")
+        return PayloadError(422, f"the rows do not fit the model's signature: {redact(str(exc))}")
+    return PayloadError(
+        422, f"the model could not score these rows: {type(exc).__name__}: {redact(str(exc))}"
+    )

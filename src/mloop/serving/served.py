@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 
 from mloop.models.load import LoadedModel
-from mloop.serving.payload import FrameBuilder, Parser, Rows, loose_frame, loose_parse
+from mloop.serving.payload import (
+    DEFAULT_LIMITS,
+    FrameBuilder,
+    Limits,
+    Parser,
+    Rows,
+    loose_frame,
+    loose_parse,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +40,7 @@ class ServedModel:
     version_id: int | None = None
     name: str | None = None
     version: int | None = None
-    max_rows: int = 10_000
+    limits: Limits = DEFAULT_LIMITS
     parser: Parser | None = field(init=False)
     frame: FrameBuilder | None = field(init=False)
     classes: list[Any] | None = field(init=False)
@@ -41,14 +49,14 @@ class ServedModel:
 
     def __post_init__(self) -> None:
         signature = self.loaded.signature
-        self.parser = None if signature is None else Parser(signature, self.max_rows)
+        self.parser = None if signature is None else Parser(signature, self.limits)
         self.frame = None if signature is None else FrameBuilder(signature)
         self.classes = self.loaded.classes if self.loaded.has_proba else None
         self.json_classes = _plain(self.classes)
 
     def parse(self, body: bytes) -> Rows:
         if self.parser is None:
-            return loose_parse(body, self.max_rows)
+            return loose_parse(body, self.limits)
         return self.parser.parse(body)
 
     def to_frame(self, rows: Rows) -> pd.DataFrame:

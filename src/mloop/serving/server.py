@@ -17,7 +17,8 @@ def run(
     access_log: bool = False,
 ) -> None:
     """Serve until SIGINT or SIGTERM; then finish the requests in flight and write the
-    prediction log before exiting. With ``workers`` > 1, each worker process loads the
+    prediction log before exiting. Connections are capped and must send their headers in
+    time (:mod:`mloop.serving.guard`). With ``workers`` > 1, each worker process loads the
     models, follows the deployment and writes its own log segments.
 
     What ``options.source`` names is resolved first: an unknown deployment, model or
@@ -25,6 +26,7 @@ def run(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from mloop.serving.guard import GuardedConfig
     from mloop.serving.source import Source
     from mloop.tracking.client import Client
 
@@ -32,14 +34,15 @@ def run(
     source.check()
     with Client(options.uri, blobs=options.blobs) as client:
         source.resolve(client)  # an unknown deployment or version fails here, not as 503s
-    config = uvicorn.Config(
+    config = GuardedConfig(
         functools.partial(create_app, options),
+        header_timeout=options.header_timeout,
+        max_connections=options.max_connections,
         factory=True,
         host=host,
         port=port,
         workers=workers,
         loop="uvloop" if _has("uvloop") else "asyncio",
-        http="httptools" if _has("httptools") else "h11",
         lifespan="on",
         log_level="warning",
         access_log=access_log,

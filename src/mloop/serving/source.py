@@ -18,6 +18,7 @@ from mloop.models.load import load
 from mloop.models.package import MANIFEST_NAME
 from mloop.models.refs import is_model_uri, resolve_version
 from mloop.models.uris import is_stored_uri, resolve_package
+from mloop.serving.payload import DEFAULT_LIMITS, Limits
 from mloop.serving.served import Routing, ServedModel
 from mloop.store import Route, validate
 from mloop.tracking.client import Client
@@ -102,7 +103,7 @@ def _slot(client: Client, route: Route, project: str) -> Slot:
 
 
 def build(
-    client: Client, target: Target, loaded: Mapping[str, ServedModel], max_rows: int
+    client: Client, target: Target, loaded: Mapping[str, ServedModel], limits: Limits
 ) -> Routing:
     """The routing for ``target``, loading (and warming) the packages not in ``loaded``."""
     primary: list[tuple[ServedModel, int]] = []
@@ -111,7 +112,7 @@ def build(
         key = slot.package or slot.label
         served = loaded.get(key)
         if served is None or served.label != slot.label:
-            served = _load(client, slot, max_rows)
+            served = _load(client, slot, limits)
         if slot.shadow:
             shadow = served
         else:
@@ -121,7 +122,7 @@ def build(
     return Routing(tuple(primary), shadow, target.deployment, target.revision)
 
 
-def load_model(client: Client, text: str, max_rows: int = 10_000) -> ServedModel:
+def load_model(client: Client, text: str, limits: Limits = DEFAULT_LIMITS) -> ServedModel:
     """The one model ``text`` names (a model URI, a digest or a package folder), loaded
     as a server would, for scoring outside a server."""
     source = Source(text)
@@ -130,10 +131,10 @@ def load_model(client: Client, text: str, max_rows: int = 10_000) -> ServedModel
             f"{text!r} names no model: use models:/NAME@ALIAS, models:/NAME/N, runs:/RUN/PATH, "
             "a package digest or a package folder"
         )
-    return _load(client, source.resolve(client).slots[0], max_rows)
+    return _load(client, source.resolve(client).slots[0], limits)
 
 
-def _load(client: Client, slot: Slot, max_rows: int) -> ServedModel:
+def _load(client: Client, slot: Slot, limits: Limits) -> ServedModel:
     if slot.package:
         model = load(slot.package, client=client)
         package = slot.package
@@ -147,7 +148,7 @@ def _load(client: Client, slot: Slot, max_rows: int) -> ServedModel:
         version_id=slot.version_id,
         name=slot.name,
         version=slot.version,
-        max_rows=max_rows,
+        limits=limits,
     )
     served.warm()
     return served
